@@ -1,0 +1,7 @@
+"""`python -m talkroom`."""
+
+import sys
+
+from talkroom.cli import main
+
+sys.exit(main())

@@ -1,0 +1,533 @@
+"""The `talkroom` command: argument parsing and dispatch; heavy parts are imported lazily.
+
+The agents' helper commands (open, reply, show, list, ...) never import textual, libtmux
+or watchdog: they run for every turn and must start fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from talkroom import __version__
+from talkroom.core.errors import BadInput, NotFound, StoreError, TalkError
+from talkroom.core.paths import Root
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (~3 ms at start)
+if TYPE_CHECKING:
+    from talkroom.core.config import Config
+
+Handler = Callable[["Context"], int]
+
+
+class _Formatter(argparse.HelpFormatter):
+    """argparse's formatter, sized without importing shutil (and zlib, bz2, lzma with it)."""
+
+    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24,
+                 width: int | None = None) -> None:
+        if width is None:
+            try:
+                width = os.get_terminal_size().columns - 2
+            except OSError:
+                width = 78
+        super().__init__(prog, indent_increment, max_help_position, max(width, 40))
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with one-line errors that raise instead of printing usage."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        kwargs.setdefault("formatter_class", _Formatter)
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise BadInput(f"{message}; see '{self.prog} -h'")
+
+
+class Context:
+    """One invocation: parsed arguments and lazily found root, host and config."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self._config: Config | None = None
+        self.body_raw: bytes | None = None  # a body read for open/reply/inject, kept on failure
+
+    @property
+    def config(self) -> Config:
+        """The effective configuration (read on first use: most helper runs never need it)."""
+        if self._config is None:
+            from talkroom.core import config, lock
+
+            cfg = config.load()
+            for warning in cfg.warnings:
+                print(f"talkroom: warning: {warning}", file=sys.stderr)
+            lock.set_stale_after(cfg.get_float("stale_lock_seconds"))
+            self._config = cfg
+        return self._config
+
+    @property
+    def root(self) -> Root:
+        """The talk root (PROTOCOL.md section 1)."""
+        from talkroom.core.paths import find_root
+
+        flag = getattr(self.args, "root", None)
+        if flag or os.environ.get("TALKROOM_ROOT"):
+            return find_root(flag)
+        configured = self.config["root"]
+        return find_root(None, configured if isinstance(configured, str) else None)
+
+    @property
+    def host(self) -> str:
+        """This host's name."""
+        from talkroom.core.paths import host_name
+
+        return host_name(getattr(self.args, "host", None))
+
+    @property
+    def moderator(self) -> str:
+        """The name on moderator blocks."""
+        from talkroom.core.ops import moderator_name
+
+        configured = self.config["moderator"]
+        return moderator_name(configured if isinstance(configured, str) else None)
+
+    def read_body(self, required: bool) -> str:
+        """The body from --body, --body-file or standard input (when it is not a terminal)."""
+        text, path = getattr(self.args, "body", None), getattr(self.args, "body_file", None)
+        if text is not None and path is not None:
+            raise BadInput("give the body once: --body TEXT or --body-file PATH, not both")
+        if text is not None:
+            raw = text.encode("utf-8", "surrogateescape")
+        elif path is not None:
+            raw = _read_body_file(path)
+        elif not sys.stdin.isatty():
+            raw = sys.stdin.buffer.read()
+        else:
+            raw = b""
+        self.body_raw = raw
+        if required and not raw.strip():
+            raise BadInput(
+                "no body: give --body TEXT, --body-file PATH, or pipe it on standard input"
+            )
+        return raw.decode("utf-8", "replace")
+
+
+def _read_body_file(path: str) -> bytes:
+    if path == "-":
+        return sys.stdin.buffer.read()
+    try:
+        return Path(path).read_bytes()
+    except FileNotFoundError:
+        raise BadInput(f"--body-file {path}: no such file; check the path") from None
+    except IsADirectoryError:
+        raise BadInput(f"--body-file {path} is a folder; give a file") from None
+    except OSError as exc:
+        raise BadInput(f"--body-file {path}: {exc.strerror}; check the path") from None
+
+
+def _say(outcome: object) -> None:
+    from talkroom.core.ops import Outcome
+
+    assert isinstance(outcome, Outcome)
+    for note in outcome.notes:
+        print(f"note: {note}")
+    for aside in outcome.broken:
+        print(f"talkroom: warning: broke a stale lock (renamed to {aside})", file=sys.stderr)
+
+
+# --- the helper's commands ----------------------------------------------------------------
+
+
+def cmd_open(ctx: Context) -> int:
+    """talkroom open: start a conversation; prints its id on the first line."""
+    from talkroom.core import ops
+
+    a = ctx.args
+    body = ctx.read_body(required=False)
+    opener = a.as_name.strip().lower()
+    plan = ops.plan_open(
+        ctx.root,
+        topic=a.topic,
+        opener=a.as_name,
+        with_=a.with_names.split(","),
+        next_=ops.parse_names(a.next) if a.next else None,
+        max_turns=a.max_turns,
+        body=body,
+        moderator=ctx.moderator if opener == "moderator" else None,
+    )
+    outcome = ops.open_conversation(ctx.root, plan, ctx.host)
+    conv = outcome.conv
+    print(conv.id)
+    print(f"file: {conv.path}")
+    print(f"turn 1/{conv.max_turns}; next: {', '.join(conv.next)}")
+    _say(outcome)
+    return 0
+
+
+def cmd_reply(ctx: Context) -> int:
+    """talkroom reply: add your turn when `next` names you."""
+    from talkroom.core import ops
+
+    a = ctx.args
+    body = ctx.read_body(required=True)
+    plan = ops.plan_reply(
+        ctx.root, a.id, author=a.as_name,
+        next_=ops.parse_names(a.next) if a.next else None, body=body, close=a.close,
+    )
+    outcome = ops.run(plan, ctx.host)
+    conv = outcome.conv
+    if conv.status == "CLOSED":
+        print(f"turn {conv.turns}/{conv.max_turns} added to {conv.id}; closed: "
+              f"{conv.resolution}")
+    else:
+        print(f"turn {conv.turns}/{conv.max_turns} added to {conv.id}; "
+              f"next: {', '.join(conv.next)}")
+    _say(outcome)
+    return 0
+
+
+def _moderate(ctx: Context, action: str, **kwargs: object) -> int:
+    from talkroom.core import ops
+
+    plan = ops.plan_moderate(ctx.root, ctx.args.id, action, moderator=ctx.moderator,
+                             **kwargs)  # type: ignore[arg-type]
+    outcome = ops.run(plan, ctx.host)
+    conv = outcome.conv
+    print(f"{action}: {conv.id} is {conv.status}, turn {conv.turns}/{conv.max_turns}, "
+          f"next: {', '.join(conv.next) or 'nobody'}")
+    _say(outcome)
+    return 0
+
+
+def cmd_next(ctx: Context) -> int:
+    """talkroom next: set who speaks now."""
+    from talkroom.core.ops import parse_names
+
+    return _moderate(ctx, "next", next_=parse_names(",".join(ctx.args.names), "NAME"))
+
+
+def cmd_inject(ctx: Context) -> int:
+    """talkroom inject: add the moderator's message, optionally setting next."""
+    from talkroom.core.ops import parse_names
+
+    body = ctx.read_body(required=True)
+    names = parse_names(ctx.args.next) if ctx.args.next else None
+    return _moderate(ctx, "inject", next_=names, body=body)
+
+
+def cmd_pause(ctx: Context) -> int:
+    """talkroom pause."""
+    return _moderate(ctx, "pause", body=ctx.args.reason or "")
+
+
+def cmd_resume(ctx: Context) -> int:
+    """talkroom resume."""
+    return _moderate(ctx, "resume")
+
+
+def cmd_close(ctx: Context) -> int:
+    """talkroom close."""
+    return _moderate(ctx, "close", body=ctx.args.resolution)
+
+
+def cmd_extend(ctx: Context) -> int:
+    """talkroom extend."""
+    return _moderate(ctx, "extend", by=ctx.args.by)
+
+
+def cmd_nudge(ctx: Context) -> int:
+    """talkroom nudge: ask the watchers to deliver the current next again."""
+    return _moderate(ctx, "nudge")
+
+
+def cmd_show(ctx: Context) -> int:
+    """talkroom show: one conversation, sanitised, or as JSON."""
+    import json
+
+    from talkroom.core import views
+    from talkroom.core.store import Reader
+
+    a = ctx.args
+    if a.last is not None and a.last < 0:
+        raise BadInput(f"--last must be 0 or more, got {a.last}")
+    path = ctx.root.conversation(a.id)
+    reader = Reader()
+    snap = reader.settle(path)
+    if snap.missing:
+        raise NotFound(f"no conversation {a.id!r} in {path.parent}; check the id with "
+                       "'talkroom list' and the root with --root")
+    if a.json:
+        print(json.dumps(views.conversation_dict(snap), ensure_ascii=False))
+        return 0 if snap.readable else 3
+    if not snap.readable or snap.conv is None:
+        raise StoreError(f"{path} is unreadable: {snap.error}; fix or move the file")
+    conv = snap.conv
+    blocks = conv.blocks if a.last is None else conv.blocks[len(conv.blocks) - a.last:]
+    if a.last == 0:
+        blocks = []
+    print(views.header_text(conv))
+    for block in blocks:
+        print()
+        print(views.block_text(block), end="")
+    sys.stdout.flush()
+    if a.follow:
+        return _follow(reader, path, len(conv.blocks))
+    return 0
+
+
+def _follow(reader: object, path: Path, seen: int) -> int:
+    """Print blocks as they are appended, until the conversation closes or Ctrl-C."""
+    from talkroom.core import views
+    from talkroom.core.store import Reader
+
+    assert isinstance(reader, Reader)
+    try:
+        while True:
+            snap = reader.poll(path)
+            conv = snap.conv
+            if conv is not None and not snap.pending and len(conv.blocks) > seen:
+                for block in conv.blocks[seen:]:
+                    print()
+                    print(views.block_text(block), end="")
+                seen = len(conv.blocks)
+                sys.stdout.flush()
+                if conv.status == "CLOSED":
+                    return 0
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        return 0
+
+
+_STATUS_FILTER = {"in-progress": "IN-PROGRESS", "paused": "PAUSED", "closed": "CLOSED"}
+
+
+def cmd_list(ctx: Context) -> int:
+    """talkroom list: every conversation, newest activity first."""
+    import json
+
+    from talkroom.core import views
+    from talkroom.core.store import Reader, conversation_files
+
+    a = ctx.args
+    snaps = Reader().settle_all(conversation_files(ctx.root.conversations))
+    wanted = _STATUS_FILTER.get(a.status)
+    snaps = [
+        s for s in views.newest_first(snaps)
+        if not s.missing and (wanted is None or not s.readable
+                              or (s.conv is not None and s.conv.status == wanted))
+    ]
+    if a.json:
+        print(json.dumps([views.conversation_dict(s, blocks=False) for s in snaps],
+                         ensure_ascii=False))
+    else:
+        for snap in snaps:
+            print(views.summary_line(snap))
+    return 0
+
+
+def cmd_guide(ctx: Context) -> int:
+    """talkroom guide: what an agent must know, ready to paste into CLAUDE.md/AGENTS.md."""
+    from talkroom.guide import GUIDE
+
+    print(GUIDE, end="")
+    return 0
+
+
+# --- the parser ---------------------------------------------------------------------------
+
+
+def _globals(parser: argparse.ArgumentParser, default: object) -> None:
+    parser.add_argument("--root", metavar="DIR", default=default,
+                        help="the talk root (else $TALKROOM_ROOT, the config, nearest .talks)")
+    parser.add_argument("--host", metavar="NAME", default=default,
+                        help="this host's name (else $TALKROOM_HOST, the hostname)")
+
+
+def _body_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("body (else standard input, when it is not a terminal)")
+    group.add_argument("--body", metavar="TEXT", help="the text, in Markdown")
+    group.add_argument("--body-file", metavar="PATH", help="read the text from a file ('-': stdin)")
+
+
+def _args_open(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--topic", required=True, metavar="TEXT", help="one line")
+    p.add_argument("--as", dest="as_name", required=True, metavar="NAME",
+                   help="your session name, or 'moderator'")
+    p.add_argument("--with", dest="with_names", required=True, metavar="NAME[,NAME...]",
+                   help="the other participants")
+    p.add_argument("--next", metavar="NAME[,...]",
+                   help="who speaks first (default: the first --with name)")
+    p.add_argument("--max-turns", type=int, metavar="N", help="the turn budget (default 20)")
+    _body_options(p)
+
+
+def _args_reply(p: argparse.ArgumentParser) -> None:
+    p.add_argument("id", metavar="ID")
+    p.add_argument("--as", dest="as_name", required=True, metavar="NAME", help="your session name")
+    p.add_argument("--next", metavar="NAME[,...]",
+                   help="who speaks after you: participants, 'moderator' or 'all'")
+    p.add_argument("--close", metavar="RESOLUTION",
+                   help="close the conversation with this decision")
+    _body_options(p)
+
+
+def _args_show(p: argparse.ArgumentParser) -> None:
+    p.add_argument("id", metavar="ID")
+    p.add_argument("--json", action="store_true", help="one JSON object")
+    p.add_argument("--last", type=int, metavar="N", help="only the last N blocks")
+    p.add_argument("--follow", action="store_true",
+                   help="keep printing blocks as they are added, until it closes")
+
+
+def _args_list(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--status", choices=["in-progress", "paused", "closed", "all"],
+                   default="all", help="only these (unreadable files are always listed)")
+    p.add_argument("--json", action="store_true", help="one JSON array")
+
+
+def _args_id(p: argparse.ArgumentParser) -> None:
+    p.add_argument("id", metavar="ID")
+
+
+def _args_next(p: argparse.ArgumentParser) -> None:
+    _args_id(p)
+    p.add_argument("names", nargs="+", metavar="NAME[,...]",
+                   help="participants, 'moderator' or 'all'")
+
+
+def _args_inject(p: argparse.ArgumentParser) -> None:
+    _args_id(p)
+    p.add_argument("--next", metavar="NAME[,...]", help="who speaks after the message")
+    _body_options(p)
+
+
+def _args_pause(p: argparse.ArgumentParser) -> None:
+    _args_id(p)
+    p.add_argument("--reason", metavar="TEXT", help="why, shown to everyone")
+
+
+def _args_close(p: argparse.ArgumentParser) -> None:
+    _args_id(p)
+    p.add_argument("--resolution", required=True, metavar="TEXT",
+                   help="the decision, or why it ended")
+
+
+def _args_extend(p: argparse.ArgumentParser) -> None:
+    _args_id(p)
+    p.add_argument("--by", type=int, required=True, metavar="N", help="more turns")
+
+
+def _args_none(p: argparse.ArgumentParser) -> None:
+    pass
+
+
+# name, aliases, handler, arguments, help
+COMMANDS: list[tuple[str, tuple[str, ...], Handler, Callable[[argparse.ArgumentParser], None],
+                     str]] = [
+    ("open", (), cmd_open, _args_open, "open a conversation; prints its id on the first line"),
+    ("reply", ("append-turn",), cmd_reply, _args_reply, "add your turn (when next names you)"),
+    ("show", (), cmd_show, _args_show, "print a conversation (sanitised), or --json"),
+    ("list", (), cmd_list, _args_list, "list conversations, newest activity first"),
+    ("next", (), cmd_next, _args_next, "moderator: set who speaks now"),
+    ("inject", (), cmd_inject, _args_inject, "moderator: add a message, optionally setting next"),
+    ("pause", (), cmd_pause, _args_pause, "moderator: pause (no deliveries, no replies)"),
+    ("resume", (), cmd_resume, _args_id, "moderator: resume and wake next again"),
+    ("close", (), cmd_close, _args_close, "moderator: close with a resolution"),
+    ("extend", (), cmd_extend, _args_extend, "moderator: raise the turn budget"),
+    ("nudge", (), cmd_nudge, _args_id, "moderator: deliver the wake-up line to next again"),
+    ("guide", (), cmd_guide, _args_none,
+     "print what an agent must know (for CLAUDE.md or AGENTS.md)"),
+]
+
+
+def _command_in(argv: Sequence[str]) -> str | None:
+    """The command named in argv, skipping global options; None if there is none."""
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg in ("--root", "--host"):
+            skip = True
+        elif not arg.startswith("-"):
+            return arg
+        elif arg == "--":
+            return None
+    return None
+
+
+def build_parser(only: str | None = None) -> Parser:
+    """The command line; with `only`, just that command (argparse costs ~0.5 ms a command)."""
+    parser = Parser(
+        prog="talkroom",
+        description="Moderated conversations between AI coding agents, over plain files. "
+        "Without a command: the moderator console.",
+    )
+    parser.add_argument("--version", action="version", version=f"talkroom {__version__}")
+    _globals(parser, None)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    common = Parser(add_help=False)
+    _globals(common, argparse.SUPPRESS)
+    for name, aliases, handler, arguments, help in COMMANDS:
+        if only is not None and only != name and only not in aliases:
+            continue
+        p = sub.add_parser(name, help=help, description=help, parents=[common],
+                           aliases=list(aliases))
+        p.set_defaults(handler=handler)
+        arguments(p)
+    return parser
+
+
+_BODY_COMMANDS = ("open", "reply", "append-turn", "inject")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    ctx: Context | None = None
+    try:
+        name = _command_in(argv)
+        known = any(name == n or name in aliases for n, aliases, *_ in COMMANDS)
+        args = build_parser(name if known else None).parse_args(argv)
+        ctx = Context(args)
+        handler: Handler | None = getattr(args, "handler", None)
+        if handler is None:
+            raise BadInput("the console comes with issue 4; see 'talkroom -h' for the commands")
+        return handler(ctx)
+    except TalkError as exc:
+        message = exc.message
+        if ctx is not None and ctx.args.command in _BODY_COMMANDS:
+            message += _keep_body(ctx)
+        print(f"talkroom: {message}", file=sys.stderr)
+        return exc.exit_code
+    except OSError as exc:
+        from talkroom.core.lock import io_error
+
+        message = io_error(exc, Path(exc.filename or "?"), "use").message
+        if ctx is not None and ctx.args.command in _BODY_COMMANDS:
+            message += _keep_body(ctx)
+        print(f"talkroom: {message}", file=sys.stderr)
+        return 3
+    except KeyboardInterrupt:
+        return 130
+
+
+def _keep_body(ctx: Context) -> str:
+    """Save a body that was read but not written; the suffix for the error line."""
+    raw = ctx.body_raw
+    if not raw or not raw.strip():
+        return ""
+    from talkroom.core.paths import save_unsent
+
+    try:
+        path = save_unsent(raw, getattr(ctx.args, "id", None) or "open")
+    except OSError as exc:
+        return f"; the body could not be saved ({exc.strerror}): it is still in your command"
+    return f"; saved to {path}"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

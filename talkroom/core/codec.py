@@ -1,0 +1,228 @@
+"""Parse and render conversation files (PROTOCOL.md section 3), byte for byte."""
+
+from __future__ import annotations
+
+import re
+
+from talkroom.core.errors import BadInput, Unreadable
+from talkroom.core.header import parse_header, render_header
+from talkroom.core.model import STATUSES, Block, Conversation
+from talkroom.core.names import MAX_BODY_BYTES, MAX_FILE_BYTES, MAX_HEADER_BYTES, split_names
+
+# hashlib loads OpenSSL (~3 ms of the helper's start-up); the builtin module is enough.
+try:
+    from _sha2 import sha256  # type: ignore[import-not-found]  # CPython >= 3.12
+except ImportError:
+    try:
+        from _sha256 import sha256  # type: ignore[import-not-found,no-redef]  # CPython 3.11
+    except ImportError:
+        from hashlib import sha256  # type: ignore[assignment,no-redef]
+
+HEADING_RE = re.compile(
+    r"^(?:#{1,6} *)?(Opening|Reply|Moderator) -- (.+?) @ (.+?)"
+    r"(?: <!-- ([0-9a-z][0-9a-z-]{0,62}) -->)?[ \t\r]*$"
+)
+_TURN_RE = re.compile(r"^Turn (\d+)/(\d+)\s*$")
+_ACTION_RE = re.compile(r"^Action: *([a-z-]+)\s*$")
+_CHANGE_RE = re.compile(r"^([a-z][a-z ]*): (.*) -> (.*)$")
+_NEXT_RE = re.compile(r"^NEXT: ?(.*?)\s*$")
+TRAILER_RE = re.compile(rb"<!-- talkroom revision=(\d+) sha256=([0-9a-f]{64}) -->\n\Z")
+_STRUCTURE = (
+    r"(#{0,6} *(Opening|Reply|Moderator) -- |NEXT:|Turn \d+/\d+\s*$|Action:|<!-- talkroom )"
+)
+_NEEDS_ESCAPE = re.compile(r"^\\*" + _STRUCTURE)
+_ESCAPED = re.compile(r"^\\+" + _STRUCTURE)
+
+
+def digest(data: bytes) -> str:
+    """SHA-256 of `data` as 64 lower-case hex digits."""
+    return sha256(data).hexdigest()
+
+
+def escape_body(body: str) -> str:
+    """Prefix one backslash to every body line that could be read as structure."""
+    return "\n".join("\\" + ln if _NEEDS_ESCAPE.match(ln) else ln for ln in body.split("\n"))
+
+
+def unescape_body(text: str) -> str:
+    """Undo escape_body."""
+    return "\n".join(ln[1:] if _ESCAPED.match(ln) else ln for ln in text.split("\n"))
+
+
+def check_body(body: str, *, required: bool) -> str:
+    """Normalise a body for writing: drop trailing newlines, enforce the limits."""
+    if "\x00" in body:
+        raise BadInput("the body contains a NUL byte; remove it and try again")
+    body = body.rstrip("\n")
+    if required and not body.strip():
+        raise BadInput("the body is empty; give --body TEXT, --body-file PATH or standard input")
+    size = len(body.encode("utf-8", "surrogateescape"))
+    if size > MAX_BODY_BYTES:
+        raise BadInput(
+            f"the body is {size} bytes; the limit is {MAX_BODY_BYTES} (256 KiB): "
+            "shorten it or put the detail in a file and name its path"
+        )
+    return body
+
+
+def render_block(block: Block) -> str:
+    """A block's text, ending with the blank line that separates it from the next."""
+    if block.raw is not None:
+        return block.raw
+    heading = f"## {block.kind} -- {block.author} @ {block.at}"
+    if block.block_id:
+        heading += f" <!-- {block.block_id} -->"
+    lines = [heading]
+    if block.kind == "Moderator":
+        lines.append(f"Action: {block.action}")
+        lines.extend(f"{k}: {old} -> {new}" for k, old, new in block.changes)
+    else:
+        lines.append(f"Turn {block.turn}/{block.budget}")
+    lines.append("")
+    text = "\n".join(lines) + "\n"
+    if block.body:
+        text += escape_body(block.body) + "\n\n"
+    if block.next is not None:
+        text += f"NEXT: {', '.join(block.next) or 'none'}\n\n"
+    return text
+
+
+def _separator(previous: str) -> str:
+    """Hand-written blocks may lack their closing blank line; keep blocks apart."""
+    if previous.endswith("\n\n"):
+        return ""
+    return "\n" if previous.endswith("\n") else "\n\n"
+
+
+def render_text(conv: Conversation) -> str:
+    """Everything above the trailer: header, preamble and blocks."""
+    parts = [render_header(conv.header) + conv.preamble]
+    for block in conv.blocks:
+        text = render_block(block)
+        parts.append(_separator(parts[-1]))
+        parts.append(text)
+    parts.append(_separator(parts[-1]))
+    return "".join(parts)
+
+
+def render(conv: Conversation) -> bytes:
+    """The complete file: text plus the trailer over its exact bytes."""
+    data = render_text(conv).encode("utf-8", "surrogateescape")
+    return data + f"<!-- talkroom revision={conv.revision} sha256={digest(data)} -->\n".encode()
+
+
+def _parse_block(lines: list[str], first_line: int) -> Block:
+    """Parse one block's lines (the heading first, each ending in \\n)."""
+    m = HEADING_RE.match(lines[0].rstrip("\n"))
+    assert m is not None
+    block = Block(kind=m.group(1), author=m.group(2).strip(), at=m.group(3).strip(),
+                  block_id=m.group(4), raw="".join(lines), line=first_line)
+    rest = [ln.rstrip("\n") for ln in lines[1:]]
+    i = 0
+    if i < len(rest):
+        if block.kind != "Moderator" and (t := _TURN_RE.match(rest[i])):
+            block.turn, block.budget = int(t.group(1)), int(t.group(2))
+            i += 1
+        elif block.kind == "Moderator" and (a := _ACTION_RE.match(rest[i])):
+            block.action = a.group(1)
+            i += 1
+            while i < len(rest) and (c := _CHANGE_RE.match(rest[i])):
+                block.changes.append((c.group(1), c.group(2), c.group(3)))
+                i += 1
+    if i < len(rest) and rest[i] == "":
+        i += 1
+    content = rest[i:]
+    while content and content[-1] == "":
+        content.pop()
+    if content and (n := _NEXT_RE.match(content[-1])):
+        block.next = split_names(n.group(1))
+        content.pop()
+        while content and content[-1] == "":
+            content.pop()
+    block.body = unescape_body("\n".join(content))
+    return block
+
+
+def _key_line(header_text: str, key: str) -> int:
+    """The file line of `key:` in the header (for error messages), else the header's start."""
+    for number, line in enumerate(header_text.split("\n"), start=2):
+        if line.startswith(f"{key}:"):
+            return number
+    return 2
+
+
+def parse(data: bytes, conv_id: str = "") -> Conversation:
+    """Parse a conversation file; raises Unreadable with line and reason."""
+    if len(data) > MAX_FILE_BYTES:
+        raise Unreadable(f"the file is {len(data)} bytes; the limit is {MAX_FILE_BYTES} (16 MiB)")
+    trailer = TRAILER_RE.search(data)
+    text_bytes, trailer_ok, trailer_rev = data, False, -1
+    if trailer and (trailer.start() == 0 or data[trailer.start() - 1] == 0x0A):
+        text_bytes = data[: trailer.start()]
+        trailer_ok = digest(text_bytes) == trailer.group(2).decode()
+        trailer_rev = int(trailer.group(1))
+    text = text_bytes.decode("utf-8", "replace")
+    if not text.startswith(("---\n", "---\r\n")):
+        raise Unreadable("expected '---' to open the YAML header", 1)
+    start = text.index("\n") + 1
+    end = re.compile(r"^---[ \t\r]*$\n?", re.M).search(text, start)
+    if end is None:
+        raise Unreadable("the header has no closing '---' line", 1)
+    header_text = text[start : end.start()].replace("\r\n", "\n")
+    if len(header_text.encode("utf-8", "surrogateescape")) > MAX_HEADER_BYTES:
+        raise Unreadable(f"the header is over {MAX_HEADER_BYTES // 1024} KiB", 1)
+    header = parse_header(header_text, first_line=2)
+    line_no = text.count("\n", 0, end.end()) + 1
+    rest = text[end.end() :]
+    # Split on \n only: CR and the other Unicode line breaks are data.
+    lines = rest.split("\n")
+    lines = [ln + "\n" for ln in lines[:-1]] + ([lines[-1]] if lines[-1] else [])
+    preamble: list[str] = []
+    blocks: list[Block] = []
+    current: list[str] | None = None
+    first = line_no
+    for offset, ln in enumerate(lines):
+        if ln[:1] in "#ORM" and HEADING_RE.match(ln.rstrip("\n")):
+            if current is not None:
+                blocks.append(_parse_block(current, first))
+            current, first = [ln], line_no + offset
+        elif current is None:
+            preamble.append(ln)
+        else:
+            current.append(ln)
+    if current is not None:
+        blocks.append(_parse_block(current, first))
+    conv = Conversation(conv_id, header, blocks, "".join(preamble))
+    conv.trailer_ok = trailer_ok and not conv.legacy and trailer_rev == conv.revision
+    _check(conv, header_text)
+    return conv
+
+
+def _check(conv: Conversation, header_text: str) -> None:
+    """Refuse what no reader can make sense of; report line and reason."""
+    header = conv.header
+    if "revision" in header and not header["revision"].strip().isdigit():
+        raise Unreadable(
+            f"revision {header['revision']!r} is not a number", _key_line(header_text, "revision")
+        )
+    status = header.get("status", "IN-PROGRESS").strip().upper()
+    if status not in STATUSES:
+        raise Unreadable(
+            f"status {header['status']!r} is not one of {', '.join(STATUSES)}",
+            _key_line(header_text, "status"),
+        )
+    budget = header.get("max turns")
+    if budget is not None and not budget.strip().isdigit():
+        raise Unreadable(
+            f"max turns {budget!r} is not a number", _key_line(header_text, "max turns")
+        )
+    seen: set[str] = set()
+    for block in conv.blocks:
+        if block.kind == "Moderator" and block.action is None and not conv.legacy:
+            raise Unreadable(
+                "expected 'Action: <action>' after a Moderator heading", block.line + 1
+            )
+        if block.block_id:
+            if block.block_id in seen:
+                raise Unreadable(f"block id {block.block_id} appears twice", block.line)
+            seen.add(block.block_id)

@@ -1,0 +1,178 @@
+"""The user's configuration: defaults in code, then the file, then the environment, then flags."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+from talkroom.core.errors import BadInput
+from talkroom.core.names import check_name
+
+
+def _seconds(text: str) -> float:
+    value = float(text)
+    if not 0 < value <= 86400 * 7:
+        raise ValueError("must be a number of seconds between 0 and 604800")
+    return value
+
+
+def _bool(text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in ("true", "yes", "on", "1"):
+        return True
+    if lowered in ("false", "no", "off", "0"):
+        return False
+    raise ValueError("must be true or false")
+
+
+def _text(text: str) -> str:
+    if "\n" in text or not text.strip():
+        raise ValueError("must be one non-empty line")
+    return text.strip()
+
+
+def _name(text: str) -> str:
+    return check_name(text, "moderator name")
+
+
+def _profiles(value: object) -> dict[str, dict[str, object]]:
+    if value == "":
+        return {}
+    if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
+        raise ValueError(
+            "must map a profile name to its settings, e.g. 'claude: {submit_delay: 1}'"
+        )
+    return {str(k): dict(v) for k, v in value.items()}
+
+
+class Setting:
+    """One configuration key: its default, how to read it, its variable and what it means."""
+
+    __slots__ = ("default", "env", "help", "key", "parse")
+
+    def __init__(self, key: str, default: object, parse: Callable[..., object],
+                 help: str, env: str | None = None) -> None:
+        self.key = key
+        self.default = default
+        self.parse = parse
+        self.help = help
+        self.env = env
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("root", None, _text, "the talk root (else --root, $TALKROOM_ROOT, nearest .talks)",
+            "TALKROOM_ROOT"),
+    Setting("moderator", None, _name, "the name on moderator blocks (default: your login name)",
+            "TALKROOM_MODERATOR"),
+    Setting("poll_interval", 1.0, _seconds, "seconds between polls of a network talk root",
+            "TALKROOM_POLL_INTERVAL"),
+    Setting("rescan_interval", 30.0, _seconds,
+            "seconds between forced re-reads of recently active files", "TALKROOM_RESCAN_INTERVAL"),
+    Setting("heartbeat_interval", 5.0, _seconds, "seconds between watcher heartbeats",
+            "TALKROOM_HEARTBEAT_INTERVAL"),
+    Setting("stale_lock_seconds", 60.0, _seconds,
+            "a write lock unchanged this long is broken as stale", "TALKROOM_STALE_LOCK_SECONDS"),
+    Setting("waiting_threshold", 600.0, _seconds,
+            "seconds `next` may wait before the console flags the conversation",
+            "TALKROOM_WAITING_THRESHOLD"),
+    Setting("deferred_threshold", 120.0, _seconds,
+            "seconds a delivery may stay deferred before it is flagged",
+            "TALKROOM_DEFERRED_THRESHOLD"),
+    Setting("bell", True, _bool, "ring the terminal bell when something needs you",
+            "TALKROOM_BELL"),
+    Setting("desktop_notifications", True, _bool, "use notify-send where it exists",
+            "TALKROOM_DESKTOP_NOTIFICATIONS"),
+    Setting("notify_throttle", 30.0, _seconds,
+            "seconds between two notifications about the same conversation"),
+    Setting("theme", "textual-dark", _text, "the console's theme (textual-dark, textual-light)",
+            "TALKROOM_THEME"),
+    Setting("profiles", {}, _profiles,
+            "agent profile overrides: {claude: {submit_delay: 0.8}, ...}"),
+)
+BY_KEY = {s.key: s for s in SETTINGS}
+
+
+class Config:
+    """Effective settings and where each one came from."""
+
+    def __init__(self, values: dict[str, object], sources: dict[str, str], path: Path,
+                 warnings: list[str]) -> None:
+        self.values = values
+        self.sources = sources
+        self.path = path
+        self.warnings = warnings
+
+    def __getitem__(self, key: str) -> object:
+        return self.values[key]
+
+    def get_float(self, key: str) -> float:
+        """A seconds setting as a float."""
+        value = self.values[key]
+        assert isinstance(value, float)
+        return value
+
+    def set_flag(self, key: str, value: object, flag: str) -> None:
+        """Record a command-line flag's value; flags win over everything."""
+        if value is not None:
+            self.values[key] = value
+            self.sources[key] = flag
+
+
+def read_file(path: Path) -> dict[str, object]:
+    """The raw mapping in a config file; {} when there is none; BadInput when unreadable."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BadInput(f"cannot read the config file {path}: {exc}; fix or remove it") from None
+    from talkroom.core.errors import Unreadable
+    from talkroom.core.header import load_yaml, parse_fast
+
+    data: object = parse_fast(text)
+    if data is None:
+        try:
+            data = load_yaml(text)
+        except Unreadable as exc:
+            raise BadInput(f"config file {path}: {exc.message}; fix it") from None
+    if data in (None, ""):
+        return {}
+    if not isinstance(data, dict):
+        raise BadInput(f"config file {path}: expected 'key: value' lines; fix it")
+    return data
+
+
+def load(path: Path | None = None, env: Mapping[str, str] | None = None) -> Config:
+    """Defaults, then the file, then environment variables; unknown keys become warnings."""
+    from talkroom.core.paths import config_file
+
+    env = os.environ if env is None else env
+    path = path or config_file()
+    raw = read_file(path)
+    values: dict[str, object] = {s.key: s.default for s in SETTINGS}
+    sources = {s.key: "default" for s in SETTINGS}
+    warnings = [
+        f"{path}: unknown key {key!r} (known: {', '.join(BY_KEY)}); remove or rename it"
+        for key in raw if key not in BY_KEY
+    ]
+    for setting in SETTINGS:
+        if setting.key in raw:
+            values[setting.key] = _parse(setting, raw[setting.key], f"config file {path}")
+            sources[setting.key] = f"file {path}"
+        if setting.env and env.get(setting.env):
+            values[setting.key] = _parse(setting, env[setting.env], f"${setting.env}")
+            sources[setting.key] = f"${setting.env}"
+    return Config(values, sources, path, warnings)
+
+
+def _parse(setting: Setting, value: object, where: str) -> object:
+    try:
+        if setting.parse is _profiles:
+            return _profiles(value)
+        if not isinstance(value, str):
+            raise ValueError("must be a single value, not a list or mapping")
+        return setting.parse(value)
+    except (ValueError, BadInput) as exc:
+        why = exc.message if isinstance(exc, BadInput) else str(exc)
+        raise BadInput(f"{where}: {setting.key} {value!r} is not valid: {why}") from None

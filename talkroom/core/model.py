@@ -1,0 +1,193 @@
+"""The in-memory shape of a conversation file (PROTOCOL.md section 3).
+
+Plain classes, not dataclasses: importing `dataclasses` costs the helper ~10 ms at start.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from talkroom.core.names import DEFAULT_MAX_TURNS, MODERATOR, split_names
+
+IN_PROGRESS, PAUSED, CLOSED = "IN-PROGRESS", "PAUSED", "CLOSED"
+STATUSES = (IN_PROGRESS, PAUSED, CLOSED)
+TURN_KINDS = ("Opening", "Reply")
+KINDS = ("Opening", "Reply", "Moderator")
+ACTIONS = ("inject", "next", "pause", "resume", "close", "extend", "nudge")
+
+
+class Block:
+    """One block: an Opening, a Reply or a Moderator action."""
+
+    __slots__ = (
+        "action", "at", "author", "block_id", "body", "budget", "changes", "kind", "line",
+        "next", "raw", "turn",
+    )
+
+    def __init__(
+        self,
+        kind: str,
+        author: str,
+        at: str,
+        body: str = "",
+        block_id: str | None = None,
+        turn: int | None = None,
+        budget: int | None = None,
+        action: str | None = None,
+        changes: list[tuple[str, str, str]] | None = None,
+        next: list[str] | None = None,
+        raw: str | None = None,
+        line: int = 0,
+    ) -> None:
+        self.kind = kind
+        self.author = author
+        self.at = at
+        self.body = body
+        self.block_id = block_id
+        self.turn = turn
+        self.budget = budget
+        self.action = action
+        self.changes = changes if changes is not None else []
+        self.next = next  # None: the block has no NEXT: line (not an assignment)
+        self.raw = raw  # the block's exact text when it came from a file
+        self.line = line  # 1-based line of its heading in the file
+
+    def __repr__(self) -> str:
+        return f"Block({self.kind} by {self.author} @ {self.at}, id={self.block_id})"
+
+    @property
+    def is_turn(self) -> bool:
+        """True for Opening and Reply blocks (they count against the budget)."""
+        return self.kind in TURN_KINDS
+
+    @property
+    def assigns(self) -> bool:
+        """True when this block writes NEXT: (an assignment, PROTOCOL.md section 6)."""
+        return self.next is not None
+
+    def change(self, key: str) -> tuple[str, str] | None:
+        """The (old, new) of a `key: old -> new` line of a moderator block, if any."""
+        for k, old, new in self.changes:
+            if k == key:
+                return old, new
+        return None
+
+
+class Conversation:
+    """A parsed conversation file: header, preamble, blocks and verification state."""
+
+    def __init__(
+        self,
+        id: str,
+        header: dict[str, str],
+        blocks: list[Block],
+        preamble: str = "\n",
+        path: Path | None = None,
+    ) -> None:
+        self.id = id
+        self.header = header
+        self.blocks = blocks
+        self.preamble = preamble  # text between the header and the first block
+        self.path = path
+        self.trailer_ok = False
+        self.edited_by_hand = False
+        self.mtime = 0.0
+
+    def __repr__(self) -> str:
+        return f"Conversation({self.id!r}, revision={self.revision}, blocks={len(self.blocks)})"
+
+    def evolve(self, header: dict[str, str], block: Block) -> Conversation:
+        """A new conversation with `header` and `block` appended; self is left untouched."""
+        new = Conversation(self.id, header, [*self.blocks, block], self.preamble, self.path)
+        new.edited_by_hand = self.edited_by_hand
+        return new
+
+    @property
+    def legacy(self) -> bool:
+        """An older cross-session-talk file: no revision in the header."""
+        return "revision" not in self.header
+
+    @property
+    def revision(self) -> int:
+        """The header's revision; 0 when missing."""
+        value = self.header.get("revision", "0").strip()
+        return int(value) if value.isdigit() else 0
+
+    @property
+    def topic(self) -> str:
+        """The topic line."""
+        return self.header.get("topic", "")
+
+    @property
+    def status(self) -> str:
+        """IN-PROGRESS, PAUSED or CLOSED (unknown values read as IN-PROGRESS)."""
+        value = self.header.get("status", IN_PROGRESS).strip().upper()
+        return value if value in STATUSES else IN_PROGRESS
+
+    @property
+    def participants(self) -> list[str]:
+        """Participant session names."""
+        return split_names(self.header.get("participants"))
+
+    @property
+    def next(self) -> list[str]:
+        """Who speaks now; `moderator` is the human; empty means nobody."""
+        return split_names(self.header.get("next"))
+
+    @property
+    def agents_next(self) -> list[str]:
+        """The sessions (not the moderator) named in `next`."""
+        return [name for name in self.next if name != MODERATOR]
+
+    @property
+    def turns(self) -> int:
+        """The count of Opening and Reply blocks (the header's count is advisory)."""
+        return sum(1 for b in self.blocks if b.is_turn)
+
+    @property
+    def max_turns(self) -> int:
+        """The turn budget: the header, else the last `Turn N/M`, else the default."""
+        value = self.header.get("max turns", "").strip()
+        if value.isdigit():
+            return int(value)
+        for block in reversed(self.blocks):
+            if block.budget:
+                return block.budget
+        return DEFAULT_MAX_TURNS
+
+    @property
+    def opened_by(self) -> str:
+        """Who opened it: a session name or `moderator`."""
+        return self.header.get("opened by", "")
+
+    @property
+    def resolution(self) -> str | None:
+        """The decision or reason recorded on close."""
+        return self.header.get("resolution")
+
+    @property
+    def paused_reason(self) -> str | None:
+        """Why it is paused, while it is."""
+        return self.header.get("paused reason")
+
+    @property
+    def opened_at(self) -> str:
+        """The header's `opened at`, else the first block's time."""
+        return self.header.get("opened at", "") or (self.blocks[0].at if self.blocks else "")
+
+    @property
+    def updated_at(self) -> str:
+        """The header's `updated at` (may be empty in older files)."""
+        return self.header.get("updated at", "")
+
+    @property
+    def block_ids(self) -> set[str]:
+        """Ids of all blocks that have one."""
+        return {b.block_id for b in self.blocks if b.block_id}
+
+    def assignment(self) -> Block | None:
+        """The last block that wrote NEXT: (the current assignment)."""
+        for block in reversed(self.blocks):
+            if block.assigns:
+                return block
+        return None

@@ -1,0 +1,429 @@
+"""The operations of PROTOCOL.md section 4: open, reply and the moderator's actions.
+
+Each operation is planned first (inputs validated, bad input refused before any lock) and
+then run through the one write path, where `change` checks the fresh file and builds the
+next version of it. `change` never mutates what it is given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from talkroom.core import clock, store
+from talkroom.core.codec import check_body
+from talkroom.core.errors import BadInput, Refused
+from talkroom.core.model import CLOSED, IN_PROGRESS, PAUSED, Block, Conversation
+from talkroom.core.names import (
+    DEFAULT_MAX_TURNS,
+    MAX_MAX_TURNS,
+    MAX_TOPIC_CHARS,
+    MODERATOR,
+    check_name,
+    join_names,
+    new_block_id,
+    new_conversation_id,
+    with_suffix,
+)
+from talkroom.core.paths import Root
+
+MAX_RESOLUTION_CHARS = 4000
+
+
+class Plan:
+    """A validated operation: which file, which new block, and how to change the file."""
+
+    __slots__ = ("block_id", "change", "create", "notes", "path")
+
+    def __init__(self, path: Path, block_id: str,
+                 change: Callable[[Conversation | None], Conversation],
+                 create: bool = False) -> None:
+        self.path = path
+        self.block_id = block_id
+        self.change = change
+        self.create = create
+        self.notes: list[str] = []  # what the writer should be told (e.g. a dropped --next)
+
+
+class Outcome:
+    """What a successful operation wrote."""
+
+    __slots__ = ("broken", "conv", "notes")
+
+    def __init__(self, conv: Conversation, notes: list[str], broken: list[Path]) -> None:
+        self.conv = conv
+        self.notes = notes
+        self.broken = broken  # stale locks renamed aside on the way
+
+
+def run(plan: Plan, host: str) -> Outcome:
+    """Apply a plan through the one write path."""
+    broken: list[Path] = []
+    conv = store.write(plan.path, plan.block_id, plan.change, host=host, create=plan.create,
+                       broken=broken)
+    return Outcome(conv, plan.notes, broken)
+
+
+# --- inputs -----------------------------------------------------------------------------
+
+
+def parse_names(text: str | list[str], what: str = "--next") -> list[str]:
+    """A comma-separated list of names from the command line: valid, no 'none', no repeats."""
+    items = text if isinstance(text, list) else text.split(",")
+    out: list[str] = []
+    for item in items:
+        if not item.strip():
+            continue
+        name = check_name(item, f"name in {what}", allow_reserved=True)
+        if name == "none":
+            raise BadInput(f"{what} cannot be 'none'; name a participant, 'moderator' or 'all'")
+        if name not in out:
+            out.append(name)
+    if not out:
+        raise BadInput(f"{what} names nobody; name a participant, 'moderator' or 'all'")
+    return out
+
+
+def _one_line(text: str, what: str, limit: int) -> str:
+    text = text.strip()
+    if not text:
+        raise BadInput(f"the {what} is empty; give some text")
+    if "\n" in text or "\r" in text:
+        raise BadInput(f"the {what} must be one line; remove the line breaks")
+    if "\x00" in text:
+        raise BadInput(f"the {what} contains a NUL byte; remove it")
+    if len(text) > limit:
+        raise BadInput(f"the {what} is {len(text)} characters; the limit is {limit}")
+    return text
+
+
+def _resolution(text: str) -> str:
+    text = text.strip()
+    if not text:
+        raise BadInput("the resolution is empty; say what was decided or why it ended")
+    if "\x00" in text:
+        raise BadInput("the resolution contains a NUL byte; remove it")
+    if len(text) > MAX_RESOLUTION_CHARS:
+        raise BadInput(
+            f"the resolution is {len(text)} characters; the limit is {MAX_RESOLUTION_CHARS}"
+        )
+    return text
+
+
+def resolve_next(conv: Conversation, names: list[str], writer: str) -> list[str]:
+    """Expand 'all' and check every name is a participant or the moderator (else refuse)."""
+    out: list[str] = []
+    for name in names:
+        expanded = [p for p in conv.participants if p != writer] if name == "all" else [name]
+        for item in expanded:
+            if item != MODERATOR and item not in conv.participants:
+                raise Refused(
+                    f"{item!r} is not a participant of {conv.id} "
+                    f"(participants: {join_names(conv.participants)}); name one of them"
+                )
+            if item not in out:
+                out.append(item)
+    if not out:
+        raise BadInput("--next names nobody once 'all' leaves you out; name someone")
+    return out
+
+
+# --- shared checks and header updates -------------------------------------------------
+
+
+def _not_closed(conv: Conversation) -> None:
+    if conv.status == CLOSED:
+        why = f": {conv.resolution}" if conv.resolution else ""
+        raise Refused(f"{conv.id} is closed{why}; open a new conversation to go on")
+
+
+def _within_budget(conv: Conversation, names: list[str]) -> None:
+    if conv.turns >= conv.max_turns and any(n != MODERATOR for n in names):
+        raise Refused(
+            f"{conv.id} has used its budget ({conv.turns}/{conv.max_turns}); "
+            "extend it first (talkroom extend ID --by N)"
+        )
+
+
+def _next_header(header: dict[str, str], names: list[str]) -> None:
+    header["next"] = join_names(names)
+
+
+def _stamp(conv: Conversation, header: dict[str, str], at: str, turns: int) -> dict[str, str]:
+    """Set what every write sets: turns from the count, revision + 1, updated at."""
+    if "opened at" not in header and conv.opened_at:
+        header["opened at"] = conv.opened_at
+    if "max turns" not in header:
+        header["max turns"] = str(conv.max_turns)
+    header["turns"] = str(turns)
+    header["revision"] = str(conv.revision + 1)
+    header["updated at"] = at
+    return header
+
+
+def _require(conv: Conversation | None) -> Conversation:
+    assert conv is not None, "only open creates a file"
+    return conv
+
+
+# --- open -------------------------------------------------------------------------------
+
+
+def plan_open(
+    root: Root,
+    *,
+    topic: str,
+    opener: str,
+    with_: list[str],
+    next_: list[str] | None = None,
+    max_turns: int | None = None,
+    body: str = "",
+    moderator: str | None = None,
+    now: float | None = None,
+) -> Plan:
+    """Plan a new conversation; the id is chosen when it runs (see `open_conversation`)."""
+    topic = _one_line(topic, "topic", MAX_TOPIC_CHARS)
+    opener = check_name(opener, "--as name", allow_reserved=True)
+    if opener in ("all", "none"):
+        raise BadInput(f"--as cannot be {opener!r}; use your session name or 'moderator'")
+    others = [check_name(n, "--with name") for n in with_ if n.strip()]
+    participants = [] if opener == MODERATOR else [opener]
+    participants += [n for n in dict.fromkeys(others) if n != opener]
+    if len(participants) < 2:
+        raise BadInput(
+            "a conversation needs at least 2 participants; name them with --with A,B"
+            + ("" if opener == MODERATOR else " (you are one)")
+        )
+    budget = DEFAULT_MAX_TURNS if max_turns is None else max_turns
+    if not 2 <= budget <= MAX_MAX_TURNS:
+        raise BadInput(f"--max-turns must be between 2 and {MAX_MAX_TURNS}, got {budget}")
+    first = next_ or [n for n in participants if n != opener][:1]
+    expanded: list[str] = []
+    for name in first:
+        for item in ([p for p in participants if p != opener] if name == "all" else [name]):
+            if item not in participants:
+                raise Refused(
+                    f"the first --next {item!r} is not a participant "
+                    f"({join_names(participants)}); name one of them"
+                )
+            if item not in expanded:
+                expanded.append(item)
+    body = check_body(body, required=False)
+    ts = clock.now() if now is None else now
+    at = clock.iso(ts)
+    author = (moderator or MODERATOR) if opener == MODERATOR else opener
+    block_id = new_block_id(ts)
+
+    def change(current: Conversation | None) -> Conversation:
+        header = {
+            "topic": topic,
+            "opened by": opener,
+            "participants": join_names(participants),
+            "status": IN_PROGRESS,
+            "turns": "1",
+            "max turns": str(budget),
+            "next": join_names(expanded),
+            "revision": "1",
+            "opened at": at,
+            "updated at": at,
+        }
+        block = Block("Opening", author, at, body, block_id, turn=1, budget=budget,
+                      next=list(expanded))
+        return Conversation("", header, [block])
+
+    return Plan(root.conversations / f"{new_conversation_id(topic, ts)}.md", block_id, change,
+                create=True)
+
+
+def open_conversation(root: Root, plan: Plan, host: str) -> Outcome:
+    """Create the planned conversation under a fresh id (`-2`, `-3`, ... on a clash)."""
+    try:
+        root.conversations.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        from talkroom.core.lock import io_error
+
+        raise io_error(exc, root.conversations, "create") from None
+    base = plan.path.name[:-3]
+    for n in range(1, 1000):
+        path = root.conversations / f"{with_suffix(base, n)}.md"
+        try:
+            return run(Plan(path, plan.block_id, plan.change, create=True), host)
+        except FileExistsError:
+            continue
+    raise BadInput(f"too many conversations named {base}-N today; choose another topic")
+
+
+# --- reply ------------------------------------------------------------------------------
+
+
+def plan_reply(
+    root: Root,
+    conv_id: str,
+    *,
+    author: str,
+    next_: list[str] | None,
+    body: str,
+    close: str | None = None,
+    now: float | None = None,
+) -> Plan:
+    """Plan a reply by the session in `next`; `close` also closes with that resolution."""
+    path = root.conversation(conv_id)
+    author = check_name(author, "--as name")
+    resolution = _resolution(close) if close is not None else None
+    if next_ is None and resolution is None:
+        raise BadInput("say who speaks next with --next NAME[,NAME] (or 'moderator', 'all')")
+    body = check_body(body, required=True)
+    ts = clock.now() if now is None else now
+    at = clock.iso(ts)
+    block_id = new_block_id(ts)
+
+    def change(current: Conversation | None) -> Conversation:
+        conv = _require(current)
+        _not_closed(conv)
+        if conv.status == PAUSED:
+            why = f" ({conv.paused_reason})" if conv.paused_reason else ""
+            raise Refused(f"{conv.id} is paused{why}; wait until the moderator resumes it")
+        if author not in conv.next:
+            raise Refused(
+                f"not your turn in {conv.id}: next is {join_names(conv.next)}; "
+                "wait until you are woken"
+            )
+        if conv.turns >= conv.max_turns:
+            raise Refused(
+                f"{conv.id} has used its budget ({conv.turns}/{conv.max_turns}); "
+                "the moderator can extend it"
+            )
+        turn = conv.turns + 1
+        header = dict(conv.header)
+        if resolution is not None:
+            names: list[str] = []
+            header["status"] = CLOSED
+            header["resolution"] = resolution
+            header.pop("paused reason", None)
+        else:
+            assert next_ is not None
+            names = resolve_next(conv, next_, author)
+            if turn >= conv.max_turns and names != [MODERATOR]:
+                note = (
+                    f"this reply used the last turn ({turn}/{conv.max_turns}): next is the "
+                    f"moderator, not {join_names(names)}"
+                )
+                if note not in plan.notes:  # a retried write runs change again
+                    plan.notes.append(note)
+                names = [MODERATOR]
+        _next_header(header, names)
+        block = Block("Reply", author, at, body, block_id, turn=turn, budget=conv.max_turns,
+                      next=names)
+        return conv.evolve(_stamp(conv, header, at, turn), block)
+
+    plan = Plan(path, block_id, change)
+    return plan
+
+
+# --- the moderator's actions --------------------------------------------------------------
+
+
+def plan_moderate(
+    root: Root,
+    conv_id: str,
+    action: str,
+    *,
+    moderator: str,
+    next_: list[str] | None = None,
+    body: str = "",
+    by: int | None = None,
+    now: float | None = None,
+) -> Plan:
+    """Plan a moderator action: next, inject, pause, resume, close, extend or nudge."""
+    path = root.conversation(conv_id)
+    ts = clock.now() if now is None else now
+    at = clock.iso(ts)
+    block_id = new_block_id(ts)
+    if action == "inject":
+        body = check_body(body, required=True)
+    elif action == "close":
+        body = _resolution(body)
+    elif action == "pause":
+        body = body.strip()
+        if body:
+            body = _one_line(body, "pause reason", 500)
+    elif action == "next":
+        if not next_:
+            raise BadInput("name who speaks next: talkroom next ID NAME[,NAME]")
+    elif action == "extend":
+        if by is None or not 1 <= by <= MAX_MAX_TURNS:
+            raise BadInput(f"--by must be a number of turns between 1 and {MAX_MAX_TURNS}")
+    elif action not in ("resume", "nudge"):
+        raise BadInput(f"unknown moderator action {action!r}")
+
+    def change(current: Conversation | None) -> Conversation:
+        conv = _require(current)
+        header = dict(conv.header)
+        changes: list[tuple[str, str, str]] = []
+        names: list[str] | None = None
+        old_next = join_names(conv.next)
+
+        def set_next(new: list[str]) -> None:
+            nonlocal names
+            names = new
+            if join_names(new) != old_next:
+                changes.append(("next", old_next, join_names(new)))
+            _next_header(header, new)
+
+        def set_status(new: str) -> None:
+            changes.append(("status", conv.status, new))
+            header["status"] = new
+
+        if action in ("next", "inject"):
+            _not_closed(conv)
+            if next_:
+                new = resolve_next(conv, next_, MODERATOR)
+                _within_budget(conv, new)
+                set_next(new)
+        elif action == "pause":
+            if conv.status != IN_PROGRESS:
+                raise Refused(f"{conv.id} is {conv.status}, not IN-PROGRESS; nothing to pause")
+            set_status(PAUSED)
+            if body:
+                header["paused reason"] = body
+        elif action == "resume":
+            if conv.status != PAUSED:
+                raise Refused(f"{conv.id} is {conv.status}, not PAUSED; nothing to resume")
+            set_status(IN_PROGRESS)
+            header.pop("paused reason", None)
+            names = conv.next  # resuming is a new assignment of the current next
+        elif action == "close":
+            _not_closed(conv)
+            set_status(CLOSED)
+            set_next([])
+            header["resolution"] = body
+            header.pop("paused reason", None)
+        elif action == "extend":
+            _not_closed(conv)
+            assert by is not None
+            budget = conv.max_turns + by
+            if budget <= conv.turns:
+                raise Refused(
+                    f"a budget of {budget} does not exceed the {conv.turns} turns taken; "
+                    "extend by more"
+                )
+            changes.append(("max turns", str(conv.max_turns), str(budget)))
+            header["max turns"] = str(budget)
+        elif action == "nudge":
+            if conv.status != IN_PROGRESS:
+                raise Refused(f"{conv.id} is {conv.status}; only a live conversation is nudged")
+            if not conv.agents_next:
+                raise Refused(f"next in {conv.id} is {old_next}: there is no agent to nudge")
+            names = conv.next
+        block = Block("Moderator", moderator, at, body, block_id, action=action,
+                      changes=changes, next=names)
+        return conv.evolve(_stamp(conv, header, at, conv.turns), block)
+
+    return Plan(path, block_id, change)
+
+
+def moderator_name(configured: str | None) -> str:
+    """The moderator's name: the config's, else the login name (normalised)."""
+    from talkroom.core.names import login_name
+
+    return configured or login_name()

@@ -1,0 +1,295 @@
+"""Lock-free retrying reads (PROTOCOL.md section 5) and the one write path (section 4)."""
+
+from __future__ import annotations
+
+import os
+import stat
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from talkroom.core.codec import digest, parse, render
+from talkroom.core.errors import NotFound, StoreError, Unreadable
+from talkroom.core.lock import DEFAULT_TIMEOUT, FileLock, LockLost, io_error
+from talkroom.core.model import Conversation
+from talkroom.core.names import MAX_FILE_BYTES, NAME_RE
+
+SETTLE = 1.0  # the same bytes twice this far apart: a hand edit, not a torn read
+READ_BACK_WINDOW = 3.0  # how long a writer waits to see its own revision (network mounts)
+
+
+def conversation_files(directory: Path) -> list[Path]:
+    """The conversation files in `directory` (names that match; never locks or swap files)."""
+    try:
+        entries = list(os.scandir(directory))
+    except FileNotFoundError:
+        return []
+    except OSError as exc:
+        raise io_error(exc, directory, "list") from None
+    return [
+        Path(entry.path) for entry in entries
+        if entry.name.endswith(".md") and NAME_RE.match(entry.name[:-3])
+    ]
+
+
+def read_bytes(path: Path) -> bytes:
+    """Open, read, close; refuse symlinks, non-regular and oversized files."""
+    st = os.lstat(path)
+    if stat.S_ISLNK(st.st_mode) or not stat.S_ISREG(st.st_mode):
+        raise Unreadable("not a regular file (symlinks are refused); replace it with a file")
+    if st.st_size > MAX_FILE_BYTES:
+        raise Unreadable(f"the file is {st.st_size} bytes; the limit is {MAX_FILE_BYTES} (16 MiB)")
+    with open(path, "rb") as fh:
+        return fh.read(MAX_FILE_BYTES + 1)
+
+
+class Snapshot:
+    """What a reader knows of one file now."""
+
+    __slots__ = ("conv", "error", "missing", "path", "pending")
+
+    def __init__(self, path: Path, conv: Conversation | None = None, error: str | None = None,
+                 pending: bool = False, missing: bool = False) -> None:
+        self.path = path
+        self.conv = conv  # the last good parse (may be older than the file)
+        self.error = error  # set when the file is unreadable
+        self.pending = pending  # a torn, stale or missing read is being waited out
+        self.missing = missing
+
+    @property
+    def conv_id(self) -> str:
+        """The conversation id from the file name."""
+        return self.path.name[:-3] if self.path.name.endswith(".md") else self.path.name
+
+    @property
+    def readable(self) -> bool:
+        """True when the file parsed (maybe as a hand edit)."""
+        return self.error is None and self.conv is not None
+
+
+class _Entry:
+    __slots__ = ("digest", "last", "max_revision", "suspect", "verdicts")
+
+    def __init__(self) -> None:
+        self.last: Conversation | None = None
+        self.max_revision = 0
+        self.digest = ""
+        self.suspect: tuple[str, float] | None = None
+        self.verdicts: dict[str, Conversation | str] = {}
+
+
+class Reader:
+    """Lock-free reader that waits out torn reads and never goes back in revision."""
+
+    def __init__(self, settle: float = SETTLE) -> None:
+        self.settle_time = settle
+        self._entries: dict[Path, _Entry] = {}
+
+    def forget(self, path: Path) -> None:
+        """Drop what is known of a path (it was deleted)."""
+        self._entries.pop(path, None)
+
+    def last(self, path: Path) -> Conversation | None:
+        """The last accepted snapshot of `path`, without reading."""
+        entry = self._entries.get(path)
+        return entry.last if entry else None
+
+    def poll(self, path: Path) -> Snapshot:
+        """Read once, without waiting; a suspicious read returns the last good snapshot."""
+        entry = self._entries.setdefault(path, _Entry())
+        try:
+            data = read_bytes(path)
+            mtime = os.lstat(path).st_mtime
+        except FileNotFoundError:
+            return Snapshot(path, entry.last, pending=True, missing=True)
+        except Unreadable as exc:
+            return Snapshot(path, None, error=exc.message)
+        except OSError as exc:
+            return Snapshot(path, entry.last, error=f"cannot read: {exc.strerror or exc}")
+        sha = digest(data)
+        if sha == entry.digest and entry.last is not None:
+            entry.last.mtime = mtime
+            return Snapshot(path, entry.last)
+        verdict = entry.verdicts.get(sha)
+        if isinstance(verdict, str):
+            return Snapshot(path, None, error=verdict)
+        if verdict is not None:
+            return self._accept(entry, path, verdict, sha, mtime)
+        conv_id = path.name[:-3] if path.name.endswith(".md") else path.name
+        try:
+            conv: Conversation | None = parse(data, conv_id)
+            assert conv is not None
+            problem = None if (conv.legacy or conv.trailer_ok) else (
+                "the trailer is missing or does not match (a torn read or a hand edit)"
+            )
+        except Unreadable as exc:
+            conv, problem = None, exc.message
+        if problem is None and conv is not None:
+            if conv.revision < entry.max_revision:
+                return Snapshot(path, entry.last, pending=True)
+            return self._accept(entry, path, conv, sha, mtime)
+        now = time.monotonic()
+        if entry.suspect is None or entry.suspect[0] != sha:
+            entry.suspect = (sha, now)
+            return Snapshot(path, entry.last, pending=True)
+        if now - entry.suspect[1] < self.settle_time:
+            return Snapshot(path, entry.last, pending=True)
+        # The same bytes twice, a second apart: not a torn write but the file as it is.
+        if conv is None:
+            entry.verdicts[sha] = problem or "unreadable"
+            return Snapshot(path, None, error=problem)
+        conv.edited_by_hand = True
+        entry.verdicts[sha] = conv
+        return self._accept(entry, path, conv, sha, mtime)
+
+    def _accept(
+        self, entry: _Entry, path: Path, conv: Conversation, sha: str, mtime: float
+    ) -> Snapshot:
+        conv.path = path
+        conv.mtime = mtime
+        entry.last, entry.digest, entry.suspect = conv, sha, None
+        entry.max_revision = max(entry.max_revision, conv.revision)
+        return Snapshot(path, conv)
+
+    def settle_all(self, paths: list[Path], timeout: float = 5.0) -> list[Snapshot]:
+        """Poll until each file is settled: verified, a hand edit, unreadable or missing.
+
+        Torn reads are waited out together, so many suspicious files cost one settle time.
+        A file still pending at the deadline is returned pending.
+        """
+        start = time.monotonic()
+        deadline = start + max(timeout, self.settle_time + 0.5)
+        snaps = {path: self.poll(path) for path in paths}
+        delay = 0.02
+        while True:
+            now = time.monotonic()
+            waiting = [p for p, s in snaps.items() if s.pending]
+            for path in waiting:
+                # A rename window is short; a file missing this long is gone.
+                if snaps[path].missing and now - start > 0.5:
+                    snaps[path] = Snapshot(path, None, missing=True)
+            waiting = [p for p in waiting if snaps[p].pending]
+            if not waiting or now > deadline:
+                return [snaps[p] for p in paths]
+            time.sleep(delay)
+            delay = min(delay * 2, 0.25)
+            for path in waiting:
+                snaps[path] = self.poll(path)
+
+    def settle(self, path: Path, timeout: float = 5.0) -> Snapshot:
+        """settle_all for one file."""
+        return self.settle_all([path], timeout)[0]
+
+    def load(self, path: Path, timeout: float = 5.0) -> Conversation:
+        """Read until a verified snapshot (or a settled verdict); raise on failure."""
+        snap = self.settle(path, timeout)
+        if snap.missing and not snap.pending:
+            raise NotFound(
+                f"no conversation {snap.conv_id!r} in {path.parent}; "
+                "check the id with 'talkroom list' and the root with --root"
+            )
+        if snap.error is not None:
+            raise Unreadable(f"{path}: {snap.error}")
+        if snap.pending or snap.conv is None:
+            raise StoreError(f"{path}: the file keeps changing or is torn; try again")
+        return snap.conv
+
+
+def load(path: Path) -> Conversation:
+    """Read one conversation file with a fresh reader."""
+    return Reader().load(path)
+
+
+Change = Callable[[Conversation | None], Conversation]
+
+
+def write(
+    path: Path,
+    block_id: str,
+    change: Change,
+    *,
+    host: str,
+    create: bool = False,
+    timeout: float = DEFAULT_TIMEOUT,
+    broken: list[Path] | None = None,
+) -> Conversation:
+    """The one write path: lock, read fresh, check, write, replace, read back.
+
+    `change` gets the current conversation (None when creating) and returns the new one,
+    or raises Refused/BadInput; the lock is released and nothing is written then.
+    Stale locks broken on the way are appended to `broken`.
+    """
+    for _attempt in range(5):
+        lock = FileLock(path, host, timeout)
+        try:
+            with lock:
+                current = _read_current(path, create)
+                if current is not None and block_id in current.block_ids:
+                    return current  # a retried write that already landed
+                new = change(current)
+                if current is not None and new.revision <= current.revision:
+                    raise AssertionError("a change must raise the revision")
+                try:
+                    lock.commit(render(new))
+                except LockLost:
+                    continue
+        finally:
+            if broken is not None:
+                broken.extend(lock.broken)
+        back = _read_back(path, new.revision)
+        if back is not None and block_id in back.block_ids:
+            return back
+        create = False
+    raise StoreError(f"{path}: the write did not read back after 5 tries; check the talk root")
+
+
+def _read_current(path: Path, create: bool) -> Conversation | None:
+    if create:
+        if os.path.lexists(path):
+            raise FileExistsError(path)
+        return None
+    return Reader().load(path)
+
+
+def _read_back(path: Path, revision: int) -> Conversation | None:
+    """Our write as readers see it; network mounts may show the old file for a moment."""
+    deadline = time.monotonic() + READ_BACK_WINDOW
+    reader = Reader()
+    while True:
+        try:
+            back = reader.load(path)
+        except (NotFound, StoreError):
+            back = None
+        if back is not None and back.revision >= revision:
+            return back
+        if time.monotonic() > deadline:
+            return None
+        time.sleep(0.05)
+
+
+def locked_update(
+    path: Path, update: Callable[[bytes | None], bytes | None], *, host: str,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> bytes | None:
+    """Read-modify-write a small file (sessions.yaml, cursor.yaml) under the same lock scheme."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise io_error(exc, path.parent) from None
+    for _attempt in range(5):
+        with FileLock(path, host, timeout) as lock:
+            try:
+                current: bytes | None = read_bytes(path)
+            except FileNotFoundError:
+                current = None
+            except Unreadable as exc:
+                raise StoreError(f"{path}: {exc.message}") from None
+            new = update(current)
+            if new is None or new == current:
+                return current
+            try:
+                lock.commit(new)
+            except LockLost:
+                continue
+            return new
+    raise StoreError(f"{path}: the lock was broken under us 5 times; try again")

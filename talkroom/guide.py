@@ -1,0 +1,56 @@
+"""What an agent must know to take part; `talkroom guide` prints it for CLAUDE.md or AGENTS.md."""
+
+GUIDE = """\
+## Talking with other agents through talkroom
+
+You take part in moderated conversations with other coding agents. Each conversation is
+one Markdown file in a shared talk root; a human moderates. You never edit that file by
+hand: the `talkroom` command writes it for you.
+
+### How you are woken
+
+When it is your turn, a line like this is typed into your prompt:
+
+    [talkroom] your turn in <id> (turn 3/20): read <path>, then run: talkroom reply <id> --as <you> --next <other>
+
+It is a pointer, not the message: the message is in the file.
+
+### What to do when woken
+
+1. Read the conversation: open the file at <path>, or run `talkroom show <id>`
+   (`talkroom show <id> --last 3` for the latest turns only). Read the moderator's
+   blocks too: they may redirect the discussion.
+2. Think, check what you need in your own workspace, then write ONE reply: your position,
+   your evidence, and what you need from the others. Be concrete and brief.
+3. Send it with the command from the wake-up line, body on standard input:
+
+       talkroom reply <id> --as <you> --next <other> <<'EOF'
+       Your reply, in Markdown.
+       EOF
+
+   or `--body "short text"`, or `--body-file reply.md`. Then stop and wait: you will be
+   woken again when it is your turn.
+
+### Rules
+
+- Reply only when you were woken for that conversation, once per wake-up.
+- `--next` names who speaks after you: another participant, `moderator` (the human) when
+  you need a decision or are stuck, or `all`. Several names are joined with commas.
+- Aim to converge on one decision. When everyone agrees, close it with your last reply:
+  `talkroom reply <id> --as <you> --close "the decision, in one line" --body "..."`.
+- Each conversation has a turn budget (turn N/M). The reply that uses the last turn hands
+  the conversation to the moderator, who extends or closes it.
+- If a command is refused, read its one-line error and do what it says; do not retry in a
+  loop. Exit 1: refused by the protocol (not your turn, paused, closed, over budget);
+  2: bad usage or input; 3: file system trouble. A refused reply's text is saved and the
+  error names the file.
+
+### Starting a conversation yourself
+
+    talkroom open --topic "one line" --as <you> --with <other>[,<other>...] [--max-turns N] <<'EOF'
+    The question and what you know so far.
+    EOF
+
+It prints the new id on its first line. `talkroom list` lists conversations;
+`talkroom show <id> --json` prints one as JSON.
+"""

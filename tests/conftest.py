@@ -1,0 +1,112 @@
+"""Shared fixtures: an isolated environment, a talk root, and the helper command in-process."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from talkroom.cli import main
+from talkroom.core.paths import Root
+
+_ENV_KEYS = (
+    "TALKROOM_ROOT", "TALKROOM_HOST", "TALKROOM_MODERATOR", "TALKROOM_CONFIG",
+    "TALKROOM_STATE_DIR", "TALKROOM_FAKE_NOW", "TALKROOM_STALE_LOCK_SECONDS", "TMUX",
+    "TMUX_PANE",
+)
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """No test sees the user's config, state, tmux or talk root."""
+    for key in _ENV_KEYS:
+        monkeypatch.delenv(key, raising=False)
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("TALKROOM_CONFIG", str(home / "config.yaml"))
+    monkeypatch.setenv("TALKROOM_STATE_DIR", str(home / "state"))
+    monkeypatch.setenv("TALKROOM_HOST", "test-host")
+    monkeypatch.setenv("TALKROOM_MODERATOR", "mod")
+    monkeypatch.chdir(tmp_path)
+    from talkroom.core import lock
+
+    lock.set_stale_after(None)
+    yield home
+    lock.set_stale_after(None)
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Root:
+    """An empty talk root."""
+    path = tmp_path / "talks"
+    path.mkdir()
+    return Root(path, "test")
+
+
+class Result:
+    """What one run of the helper did."""
+
+    def __init__(self, code: int, out: str, err: str) -> None:
+        self.code = code
+        self.out = out
+        self.err = err
+
+    def __repr__(self) -> str:
+        return f"Result(code={self.code}, out={self.out!r}, err={self.err!r})"
+
+    @property
+    def first(self) -> str:
+        """The first line of stdout."""
+        return self.out.split("\n", 1)[0]
+
+
+class Talk:
+    """Runs `talkroom ...` in this process against one root, stdin given explicitly."""
+
+    def __init__(self, root: Root, capsys: pytest.CaptureFixture[str],
+                 monkeypatch: pytest.MonkeyPatch) -> None:
+        self.root = root
+        self.capsys = capsys
+        self.monkeypatch = monkeypatch
+
+    def __call__(self, *args: str, stdin: bytes | str = b"") -> Result:
+        data = stdin.encode() if isinstance(stdin, str) else stdin
+        self.monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
+        self.capsys.readouterr()
+        code = main(["--root", str(self.root.path), *args])
+        out, err = self.capsys.readouterr()
+        return Result(code, out, err)
+
+    def open(self, *args: str, body: str = "opening text") -> str:
+        """Open a conversation and return its id."""
+        result = self(
+            "open", "--topic", "a topic", "--as", "alpha", "--with", "beta", *args,
+            "--body", body,
+        )
+        assert result.code == 0, result
+        return result.first
+
+    def file(self, conv_id: str) -> bytes:
+        """The conversation file's bytes."""
+        return self.root.conversation(conv_id).read_bytes()
+
+
+@pytest.fixture
+def talk(root: Root, capsys: pytest.CaptureFixture[str],
+         monkeypatch: pytest.MonkeyPatch) -> Talk:
+    """The helper command, in-process, on the `root` fixture."""
+    return Talk(root, capsys, monkeypatch)
+
+
+def run_talkroom(*args: str, input: bytes = b"", env: dict[str, str] | None = None,
+                 timeout: float = 30) -> subprocess.CompletedProcess[bytes]:
+    """The helper as a real process (`python -m talkroom`)."""
+    return subprocess.run(
+        [sys.executable, "-m", "talkroom", *args], input=input, capture_output=True,
+        env={**os.environ, **(env or {})}, timeout=timeout, check=False,
+    )
