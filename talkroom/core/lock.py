@@ -189,9 +189,12 @@ class FileLock:
             try:
                 os.write(fd, stamp)
             except OSError as exc:
+                # Created by us a moment ago and still empty (disk full): ours to remove.
                 os.close(fd)
-                self._written = stamp
-                self._unlink_own()
+                try:
+                    os.unlink(self.lock)
+                except OSError:
+                    pass
                 raise io_error(exc, self.lock) from None
             self.fd = fd
             self._written = stamp

@@ -1,0 +1,82 @@
+"""Configuration: defaults, the file, the environment; bad values and unknown keys reported."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from talkroom.core import config
+from talkroom.core.errors import BadInput
+from talkroom.core.paths import config_dir
+from tests.conftest import Talk
+
+
+def write_config(home: Path, text: str) -> Path:
+    path = home / "config.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_defaults_without_a_file(isolated: Path) -> None:
+    cfg = config.load(env={})
+    assert cfg["poll_interval"] == 1.0 and cfg["moderator"] is None
+    assert set(cfg.sources.values()) == {"default"}
+
+
+def test_file_then_environment(isolated: Path) -> None:
+    path = write_config(isolated, "moderator: Alice\npoll_interval: 2.5\nbell: no\n")
+    cfg = config.load(path, env={"TALKROOM_POLL_INTERVAL": "0.5"})
+    assert cfg["moderator"] == "alice" and cfg["bell"] is False
+    assert cfg["poll_interval"] == 0.5 and cfg.sources["poll_interval"] == "$TALKROOM_POLL_INTERVAL"
+    assert cfg.sources["moderator"] == f"file {path}"
+
+
+def test_nested_profiles_and_comments(isolated: Path) -> None:
+    path = write_config(isolated, "# mine\nprofiles:\n  claude:\n    submit_delay: 0.8\n")
+    assert config.load(path, env={})["profiles"] == {"claude": {"submit_delay": "0.8"}}
+
+
+def test_unknown_keys_are_reported(isolated: Path) -> None:
+    path = write_config(isolated, "moderater: bob\n")
+    cfg = config.load(path, env={})
+    assert len(cfg.warnings) == 1 and "unknown key 'moderater'" in cfg.warnings[0]
+
+
+@pytest.mark.parametrize("text,pattern", [
+    ("poll_interval: soon\n", "poll_interval 'soon' is not valid"),
+    ("moderator: not/a name\n", "moderator 'not/a name' is not valid"),
+    ("bell: maybe\n", "true or false"),
+    ("a: [\n", "line"),
+])
+def test_bad_values_name_the_file_and_key(isolated: Path, text: str, pattern: str) -> None:
+    path = write_config(isolated, text)
+    with pytest.raises(BadInput, match=pattern):
+        config.load(path, env={})
+
+
+def test_the_moderator_name_comes_from_the_config(talk: Talk, isolated: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TALKROOM_MODERATOR")
+    write_config(isolated, "moderator: carol\n")
+    conv_id = talk.open()
+    talk("pause", conv_id)
+    result = talk("show", conv_id, "--last", "1")
+    assert "## Moderator -- carol @" in result.out
+
+
+def test_a_bad_config_is_a_one_line_error_with_exit_2(talk: Talk, isolated: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TALKROOM_MODERATOR")
+    write_config(isolated, "moderator: [unclosed\n")
+    conv_id = talk.open()
+    result = talk("pause", conv_id)
+    assert result.code == 2 and result.err.count("\n") == 1 and "config file" in result.err
+
+
+def test_config_dir_matches_platformdirs(monkeypatch: pytest.MonkeyPatch) -> None:
+    from platformdirs import user_config_dir
+
+    for value in ("", "/custom/xdg"):
+        monkeypatch.setenv("XDG_CONFIG_HOME", value)
+        assert config_dir() == Path(user_config_dir("talkroom", appauthor=False))
