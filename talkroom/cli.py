@@ -337,6 +337,84 @@ def cmd_guide(ctx: Context) -> int:
     return 0
 
 
+# --- sessions and the watcher ------------------------------------------------------------
+
+
+def cmd_register(ctx: Context) -> int:
+    """talkroom register: record this tmux pane as session NAME on this host."""
+    from talkroom.watch import registry
+    from talkroom.watch.hostlock import HostLock
+    from talkroom.watch.tmux import TmuxError, pane_from_env
+
+    a = ctx.args
+    try:
+        pane = pane_from_env(os.environ, a.pane)
+    except TmuxError as exc:
+        raise BadInput(str(exc)) from None
+    root, host = ctx.root, ctx.host
+    session = registry.register(root, host, a.name, a.agent, pane)
+    print(f"registered {session.name} on host {host}: pane {pane.pane_id} of the tmux server "
+          f"at {pane.socket_path} (agent profile {session.agent})")
+    if HostLock(host, root.path).held_by() is None:
+        print(f"note: no watcher runs for host {host} and root {root.path} yet; start "
+              "'talkroom' or 'talkroom --watch-only' so this session is woken")
+    return 0
+
+
+def cmd_unregister(ctx: Context) -> int:
+    """talkroom unregister: forget session NAME on this host."""
+    from talkroom.core.errors import Refused
+    from talkroom.watch import registry
+
+    if not registry.unregister(ctx.root, ctx.host, ctx.args.name):
+        raise Refused(f"{ctx.args.name!r} is not registered on host {ctx.host}; "
+                      "see 'talkroom sessions'")
+    print(f"unregistered {ctx.args.name} on host {ctx.host}")
+    return 0
+
+
+def cmd_sessions(ctx: Context) -> int:
+    """talkroom sessions: every host's registered sessions."""
+    import json
+
+    from talkroom.core.sanitise import sanitise_line
+    from talkroom.watch import registry
+    from talkroom.watch.tmux import pane_alive
+
+    host = ctx.host
+    rows = []
+    for session in registry.all_sessions(ctx.root):
+        alive = pane_alive(session.pane) if session.host == host else None
+        rows.append({"name": session.name, "host": session.host, "agent": session.agent,
+                     "pane": session.pane.pane_id, "socket": session.pane.socket_path,
+                     "registered_at": session.registered_at, "alive": alive})
+    if ctx.args.json:
+        print(json.dumps(rows, ensure_ascii=False))
+        return 0
+    for row in rows:
+        state = {True: "alive", False: "gone", None: "on another host"}[row["alive"]]
+        print(f"{row['name']}  {row['host']}  {row['pane']}  {row['agent']}  {state}  "
+              f"{sanitise_line(str(row['socket']))}")
+    if not rows:
+        print("no sessions registered; run 'talkroom register NAME' inside an agent's pane")
+    return 0
+
+
+def cmd_main(ctx: Context) -> int:
+    """talkroom without a command: the console, or the headless watcher."""
+    a = ctx.args
+    if a.interval is not None and not 0.05 <= a.interval <= 3600:
+        raise BadInput(f"--interval must be between 0.05 and 3600 seconds, got {a.interval}")
+    if a.watch_only:
+        from talkroom.watch import headless
+
+        return headless.run(ctx.root, ctx.host, ctx.config, poll=a.poll, interval=a.interval,
+                            as_json=a.json)
+    if a.json or a.poll or a.interval is not None:
+        raise BadInput("--json, --poll and --interval go with --watch-only")
+    raise BadInput("the console is not built yet; use --watch-only or a command (-h)")
+
+
 # --- the parser ---------------------------------------------------------------------------
 
 
@@ -425,6 +503,23 @@ def _args_none(p: argparse.ArgumentParser) -> None:
     pass
 
 
+def _args_register(p: argparse.ArgumentParser) -> None:
+    from talkroom.watch.profiles import BUILTIN_PROFILES
+
+    p.add_argument("name", metavar="NAME", help="the session's name in conversations")
+    p.add_argument("--agent", choices=sorted(BUILTIN_PROFILES), default="generic",
+                   help="the agent in this pane (how to tell it busy or idle)")
+    p.add_argument("--pane", metavar="%N", help="the pane id (default: $TMUX_PANE)")
+
+
+def _args_name(p: argparse.ArgumentParser) -> None:
+    p.add_argument("name", metavar="NAME")
+
+
+def _args_sessions(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="one JSON array")
+
+
 # name, aliases, handler, arguments, help
 COMMANDS: list[tuple[str, tuple[str, ...], Handler, Callable[[argparse.ArgumentParser], None],
                      str]] = [
@@ -441,6 +536,10 @@ COMMANDS: list[tuple[str, tuple[str, ...], Handler, Callable[[argparse.ArgumentP
     ("nudge", (), cmd_nudge, _args_id, "moderator: deliver the wake-up line to next again"),
     ("guide", (), cmd_guide, _args_none,
      "print what an agent must know (for CLAUDE.md or AGENTS.md)"),
+    ("register", (), cmd_register, _args_register,
+     "record this tmux pane as a session on this host (run it inside the agent's pane)"),
+    ("unregister", (), cmd_unregister, _args_name, "forget a session on this host"),
+    ("sessions", (), cmd_sessions, _args_sessions, "list every host's registered sessions"),
 ]
 
 
@@ -468,6 +567,18 @@ def build_parser(only: str | None = None) -> Parser:
     )
     parser.add_argument("--version", action="version", version=f"talkroom {__version__}")
     _globals(parser, None)
+    parser.set_defaults(handler=cmd_main)
+    watch = parser.add_argument_group("the console and the watcher")
+    watch.add_argument("--no-watch", action="store_true",
+                       help="run the console without this host's watcher")
+    watch.add_argument("--watch-only", action="store_true",
+                       help="run only the watcher, headless, one line per event")
+    watch.add_argument("--poll", action="store_true",
+                       help="poll the root even on a local disk (network mounts always are)")
+    watch.add_argument("--interval", type=float, metavar="SECONDS",
+                       help="seconds between polls (default: the config's poll_interval, 1)")
+    watch.add_argument("--json", action="store_true",
+                       help="with --watch-only: one JSON object per event")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     common = Parser(add_help=False)
     _globals(common, argparse.SUPPRESS)
@@ -493,9 +604,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         known = any(name == n or name in aliases for n, aliases, *_ in COMMANDS)
         args = build_parser(name if known else None).parse_args(argv)
         ctx = Context(args)
-        handler: Handler | None = getattr(args, "handler", None)
-        if handler is None:
-            raise BadInput("the console comes with issue 4; see 'talkroom -h' for the commands")
+        handler: Handler = args.handler
         return handler(ctx)
     except TalkError as exc:
         message = exc.message

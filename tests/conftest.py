@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +15,7 @@ import pytest
 
 from talkroom.cli import main
 from talkroom.core.paths import Root
+from tests.tmuxlib import TmuxServer, need_tmux
 
 _ENV_KEYS = (
     "TALKROOM_ROOT", "TALKROOM_HOST", "TALKROOM_MODERATOR", "TALKROOM_CONFIG",
@@ -110,3 +113,17 @@ def run_talkroom(*args: str, input: bytes = b"", env: dict[str, str] | None = No
         [sys.executable, "-m", "talkroom", *args], input=input, capture_output=True,
         env={**os.environ, **(env or {})}, timeout=timeout, check=False,
     )
+
+
+@pytest.fixture
+def tmux_server() -> Iterator[TmuxServer]:
+    """A private tmux server (its own socket; short path: sockets have a length limit)."""
+    need_tmux()
+    folder = Path(tempfile.mkdtemp(prefix="tr-tmux-", dir="/tmp"))
+    server = TmuxServer(folder / "s")
+    server.start()
+    try:
+        yield server
+    finally:
+        server.kill()
+        shutil.rmtree(folder, ignore_errors=True)

@@ -11,7 +11,7 @@ import re
 import subprocess
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from talkroom.watch.profiles import SHELLS, Profile
@@ -88,6 +88,7 @@ class Delivery:
     outcome: str
     latency_ms: int
     submits: int
+    typed: bool = False
 
 
 @dataclass(frozen=True)
@@ -175,11 +176,7 @@ def _ready_reason(state: _PaneState, profile: Profile, text: str) -> str:
         return "shell"
     if profile.allowed_commands and command not in profile.allowed_commands:
         return "command not allowed"
-    if any(marker in text for marker in profile.busy_markers):
-        return "busy"
-    if profile.idle_markers and not any(marker in text for marker in profile.idle_markers):
-        return "not idle"
-    return ""
+    return profile.state(text)
 
 
 def check_pane(ref: PaneRef, profile: Profile) -> PaneCheck:
@@ -270,13 +267,22 @@ def _failure(ref: PaneRef) -> str:
 
 class _Attempt:
     submits: int = 0
+    typed: bool = False
 
 
-def _deliver_locked(ref: PaneRef, profile: Profile, line: str, attempt: _Attempt) -> str:
+def _deliver_locked(ref: PaneRef, profile: Profile, line: str, attempt: _Attempt,
+                    on_intent: Callable[[], bool] | None) -> str:
     check = check_pane(ref, profile)
     if not check.ok:
         kind = "failed" if check.reason in IDENTITY_REASONS else "deferred"
         return f"{kind}:{check.reason}"
+    if on_intent is not None:
+        try:
+            if not on_intent():  # durably recorded before a single key is typed
+                return "skipped:superseded"
+        except Exception as exc:
+            return f"failed:cannot record intent ({type(exc).__name__}: {exc})"
+    attempt.typed = True
     # -l: literal, so key names in the text are not interpreted; --: a leading '-' is text.
     if _run(ref.socket_path, "send-keys", "-t", ref.pane_id, "-l", "--", line).returncode:
         return _failure(ref)
@@ -301,19 +307,26 @@ def _deliver_locked(ref: PaneRef, profile: Profile, line: str, attempt: _Attempt
     return "failed:not submitted"
 
 
-def deliver(ref: PaneRef, profile: Profile, line: str) -> Delivery:
-    """Type `line` into the pane and submit it, or explain why not; serialised per pane."""
+def deliver(ref: PaneRef, profile: Profile, line: str,
+            on_intent: Callable[[], bool] | None = None) -> Delivery:
+    """Type `line` into the pane and submit it, or explain why not; serialised per pane.
+
+    `on_intent` runs after every check passed and before anything is typed; if it returns
+    False (outcome "skipped:superseded") or raises, nothing is typed. `Delivery.typed`
+    says whether the line may have reached the pane.
+    """
     validate_line(line)
     start = time.monotonic()
     attempt = _Attempt()
     with _pane_lock(ref):
         try:
-            outcome = _deliver_locked(ref, profile, line, attempt)
+            outcome = _deliver_locked(ref, profile, line, attempt, on_intent)
         except TmuxError:
             # The watcher records outcomes; an unreachable tmux binary is one more failure.
             outcome = "failed:tmux error"
     latency_ms = round((time.monotonic() - start) * 1000)
-    return Delivery(outcome=outcome, latency_ms=latency_ms, submits=attempt.submits)
+    return Delivery(outcome=outcome, latency_ms=latency_ms, submits=attempt.submits,
+                    typed=attempt.typed)
 
 
 def pane_from_env(env: Mapping[str, str], pane: str | None = None) -> PaneRef:

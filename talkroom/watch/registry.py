@@ -1,0 +1,170 @@
+"""Sessions registered on each host: `hosts/<host>/sessions.yaml` (PROTOCOL.md section 6)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from talkroom.core import clock, store
+from talkroom.core.errors import BadInput, Refused, StoreError, Unreadable
+from talkroom.core.header import load_yaml, quote
+from talkroom.core.names import NAME_RE, check_name
+from talkroom.core.paths import Root
+from talkroom.watch.tmux import PaneRef
+
+SESSIONS_FILE = "sessions.yaml"
+
+
+class Session:
+    """A session registered on a host: who it is, which pane, which agent profile."""
+
+    __slots__ = ("agent", "host", "name", "pane", "registered_at")
+
+    def __init__(self, name: str, host: str, agent: str, pane: PaneRef,
+                 registered_at: str = "") -> None:
+        self.name = name
+        self.host = host
+        self.agent = agent
+        self.pane = pane
+        self.registered_at = registered_at
+
+    def __repr__(self) -> str:
+        return f"Session({self.name!r} on {self.host}, pane {self.pane.pane_id}, {self.agent})"
+
+    def to_yaml_fields(self) -> dict[str, str]:
+        """The fields as sessions.yaml stores them."""
+        return {
+            "agent": self.agent,
+            "pane": self.pane.pane_id,
+            "pane pid": str(self.pane.pane_pid),
+            "socket": self.pane.socket_path,
+            "server pid": str(self.pane.server_pid),
+            "registered at": self.registered_at,
+        }
+
+
+def sessions_path(root: Root, host: str) -> Path:
+    """Where `host` keeps its registrations."""
+    return root.host_dir(host) / SESSIONS_FILE
+
+
+def _parse(data: bytes, host: str, where: Path) -> dict[str, Session]:
+    try:
+        doc = load_yaml(data.decode("utf-8", "replace"))
+    except Unreadable as exc:
+        raise StoreError(f"{where}: {exc.message}; fix or remove the file") from None
+    if doc in (None, ""):
+        return {}
+    raw = doc.get("sessions") if isinstance(doc, dict) else None
+    if raw in (None, ""):
+        return {}
+    if not isinstance(raw, dict):
+        raise StoreError(f"{where}: 'sessions' must map names to panes; fix or remove the file")
+    out: dict[str, Session] = {}
+    for name, fields in raw.items():
+        if not isinstance(name, str) or not NAME_RE.match(name) or not isinstance(fields, dict):
+            continue  # a hand-edited entry that could name nothing safely
+        try:
+            pane = PaneRef(str(fields.get("socket", "")), int(fields.get("server pid", "")),
+                           str(fields.get("pane", "")), int(fields.get("pane pid", "")))
+        except ValueError:
+            continue
+        out[name] = Session(name, host, str(fields.get("agent", "generic")), pane,
+                            str(fields.get("registered at", "")))
+    return out
+
+
+def render_sessions(host: str, sessions: dict[str, Session]) -> bytes:
+    """sessions.yaml for `host`."""
+    lines = [f"# Sessions registered on host {host}; written by `talkroom register`.",
+             "sessions:"]
+    for name in sorted(sessions):
+        lines.append(f"  {name}:")
+        for key, value in sessions[name].to_yaml_fields().items():
+            lines.append(f"    {key}: {quote(value)}")
+    if not sessions:
+        lines[-1] = "sessions: {}"
+    return ("\n".join(lines) + "\n").encode()
+
+
+def load_sessions(root: Root, host: str) -> dict[str, Session]:
+    """The sessions registered on `host` ({} when none)."""
+    path = sessions_path(root, host)
+    try:
+        data = store.read_bytes(path)
+    except FileNotFoundError:
+        return {}
+    except Unreadable as exc:
+        raise StoreError(f"{path}: {exc.message}") from None
+    except OSError as exc:
+        raise StoreError(f"cannot read {path}: {exc.strerror}; check the talk root") from None
+    return _parse(data, host, path)
+
+
+def hosts(root: Root) -> list[str]:
+    """Every host that has a folder in the root."""
+    try:
+        return sorted(e.name for e in os.scandir(root.hosts)
+                      if e.is_dir(follow_symlinks=False) and NAME_RE.match(e.name))
+    except FileNotFoundError:
+        return []
+
+
+def all_sessions(root: Root) -> list[Session]:
+    """The sessions of every host, host by host; a host with a broken file is skipped."""
+    out: list[Session] = []
+    for host in hosts(root):
+        try:
+            out.extend(load_sessions(root, host).values())
+        except StoreError:
+            continue
+    return out
+
+
+def register(root: Root, host: str, name: str, agent: str, pane: PaneRef) -> Session:
+    """Record (or replace) `name` on this host; refuse a name another host has."""
+    name = check_name(name, "session name")
+    for other in hosts(root):
+        if other != host and name in _safe_load(root, other):
+            raise Refused(
+                f"{name!r} is registered on host {other}; unregister it there "
+                "or choose another name"
+            )
+    session = Session(name, host, agent, pane, clock.iso(clock.now()))
+
+    def update(current: bytes | None) -> bytes:
+        sessions = _parse(current, host, sessions_path(root, host)) if current else {}
+        sessions[name] = session
+        return render_sessions(host, sessions)
+
+    store.locked_update(sessions_path(root, host), update, host=host)
+    return session
+
+
+def unregister(root: Root, host: str, name: str) -> bool:
+    """Remove `name` from this host's registrations; False if it was not there."""
+    name = check_name(name, "session name")
+    found = False
+
+    def update(current: bytes | None) -> bytes | None:
+        nonlocal found
+        sessions = _parse(current, host, sessions_path(root, host)) if current else {}
+        found = sessions.pop(name, None) is not None
+        return render_sessions(host, sessions) if found else None
+
+    store.locked_update(sessions_path(root, host), update, host=host)
+    return found
+
+
+def _safe_load(root: Root, host: str) -> dict[str, Session]:
+    try:
+        return load_sessions(root, host)
+    except StoreError:
+        return {}
+
+
+def check_agent(agent: str, known: list[str]) -> str:
+    """A profile name from the command line."""
+    if agent not in known:
+        raise BadInput(f"unknown --agent {agent!r}; use one of {', '.join(known)}")
+    return agent

@@ -1,0 +1,399 @@
+"""The per-host watcher: notices who is `next` and wakes their local pane, at most once.
+
+It is one thread the owner starts and stops (the console embeds it; `--watch-only` runs
+it headless). Deliveries run on a small pool so one slow pane never holds up the others;
+each pane is served one delivery at a time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from talkroom import __version__
+from talkroom.core import clock, lock
+from talkroom.core.errors import StoreError
+from talkroom.core.model import IN_PROGRESS, Block, Conversation
+from talkroom.core.names import MODERATOR
+from talkroom.core.paths import Root
+from talkroom.core.store import Reader
+from talkroom.watch import tmux
+from talkroom.watch.detect import EventSource, Poller, is_network
+from talkroom.watch.heartbeat import write_heartbeat
+from talkroom.watch.hostlock import HostLock
+from talkroom.watch.instruction import build_line
+from talkroom.watch.profiles import BUILTIN_PROFILES, Profile, profiles_from_config
+from talkroom.watch.receipts import (
+    DELIVERED,
+    NOT_SUBMITTED,
+    TYPING,
+    UNKNOWN,
+    Cursor,
+    Receipt,
+    append_receipt,
+)
+from talkroom.watch.registry import Session, load_sessions, sessions_path
+
+RECORD_EVERY = 60.0  # a deferral or failure is recorded when it changes, at most once a minute
+Key = tuple[str, str, str]  # conversation, assignment, target
+
+
+class WatchEvent:
+    """Something the watcher did or saw: one line for people, one object for tools."""
+
+    __slots__ = ("at", "data", "kind", "text")
+
+    def __init__(self, kind: str, text: str, **data: object) -> None:
+        self.kind = kind
+        self.text = text
+        self.data = data
+        self.at = clock.iso(clock.now())
+
+    def __repr__(self) -> str:
+        return f"WatchEvent({self.kind}: {self.text})"
+
+    def to_json(self) -> dict[str, object]:
+        """The event as one JSON object."""
+        return {"at": self.at, "event": self.kind, "text": self.text, **self.data}
+
+
+def assignment_id(block: Block) -> str:
+    """The assignment's id: its block id, or (older files) a hash of the block's text."""
+    if block.block_id:
+        return block.block_id
+    return "h" + hashlib.sha256((block.raw or block.body).encode()).hexdigest()[:15]
+
+
+class Watcher:
+    """Watches one talk root for one host and types the wake-up line into local panes."""
+
+    def __init__(
+        self,
+        root: Root,
+        host: str,
+        *,
+        poll: bool | None = None,
+        interval: float = 1.0,
+        rescan: float = 30.0,
+        heartbeat: float = 5.0,
+        profiles: Mapping[str, Mapping[str, object]] | None = None,
+        on_event: Callable[[WatchEvent], None] | None = None,
+        workers: int = 4,
+    ) -> None:
+        self.root = root
+        self.host = host
+        self.interval = interval
+        self.rescan = rescan
+        self.heartbeat_interval = heartbeat
+        self.on_event = on_event or (lambda event: None)
+        self.workers = workers
+        self.profiles: dict[str, Profile] = profiles_from_config(profiles or {})
+        self.mode = "polling" if poll or (poll is None and is_network(root.path)) else "events"
+        self.started_at = ""
+        self.last_heartbeat = ""
+        self.last_receipt: Receipt | None = None
+        self.error: str | None = None  # why the root cannot be read now, if it cannot
+        self.sessions: dict[str, Session] = {}
+        self._hostlock = HostLock(host, root.path)
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._pool: ThreadPoolExecutor | None = None
+        self._events: EventSource | None = None
+        self._poller = Poller(root.conversations)
+        self._reader = Reader()
+        self._convs: dict[str, Conversation] = {}
+        self._unsettled: set[Path] = set()
+        self._locks: set[Path] = set()
+        self._cursor_lock = threading.Lock()
+        self._cursor: Cursor | None = None
+        self._inflight: set[Key] = set()
+        self._inflight_lock = threading.Lock()
+        self._recorded: dict[Key, tuple[str, float]] = {}
+        self._sessions_sig: object = None
+        self._check_reader = Reader()  # the delivery threads' own: Reader is not thread-safe
+        self._check_lock = threading.Lock()
+
+    # --- life cycle ---------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Take this host's watcher lock (WatcherBusy if taken), then start the thread."""
+        self._hostlock.acquire()
+        try:
+            self.root.conversations.mkdir(parents=True, exist_ok=True)
+            self.root.host_dir(self.host).mkdir(parents=True, exist_ok=True)
+            self._cursor = Cursor(self.root, self.host)
+            self._recover_intents()
+            if self.mode == "events":
+                self._events = EventSource(self.root.conversations, self._wake)
+                self._events.start()
+        except BaseException:
+            self._hostlock.release()
+            raise
+        self.started_at = clock.iso(clock.now())
+        self._pool = ThreadPoolExecutor(max_workers=self.workers,
+                                        thread_name_prefix="talkroom-deliver")
+        self._emit("started", f"watching {self.root.path} for host {self.host} "
+                   f"({self.mode}, pid {os.getpid()})", mode=self.mode, pid=os.getpid(),
+                   root=str(self.root.path), host=self.host)
+        self._thread = threading.Thread(target=self._run, name="talkroom-watcher", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop the loop, finish deliveries under way, say so in watcher.yaml, unlock."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+        if self._events is not None:
+            self._events.stop()
+        if self._thread is not None:
+            try:
+                self._beat(stopped=True)
+            except OSError:
+                pass
+            self._emit("stopped", f"watcher for host {self.host} stopped")
+        self._hostlock.release()
+        self._thread = None
+
+    @property
+    def running(self) -> bool:
+        """True while the loop runs."""
+        return self._thread is not None and self._thread.is_alive()
+
+    def wake(self) -> None:
+        """Look again now (a local write just happened)."""
+        self._wake.set()
+
+    # --- the loop -----------------------------------------------------------------------
+
+    def _run(self) -> None:
+        next_rescan = 0.0
+        next_beat = 0.0
+        while not self._stop.is_set():
+            now = time.monotonic()
+            forced = now >= next_rescan
+            if forced:
+                next_rescan = now + self.rescan
+            try:
+                self._tick(forced)
+                if self.error is not None:
+                    self._emit("recovered", f"the talk root {self.root.path} is readable again")
+                    self.error = None
+            except OSError as exc:
+                self._fail(f"cannot read the talk root: {exc.strerror or exc}")
+            except Exception as exc:  # one bad tick must never end the watcher
+                self._fail(f"{type(exc).__name__}: {exc}")
+            if time.monotonic() >= next_beat:
+                next_beat = time.monotonic() + self.heartbeat_interval
+                try:
+                    self._beat()
+                except OSError as exc:
+                    self._fail(f"cannot write the heartbeat: {exc.strerror or exc}")
+            self._wake.wait(self.interval)
+            self._wake.clear()
+
+    def _fail(self, why: str) -> None:
+        if why != self.error:
+            self.error = why
+            self._emit("error", why, error=why)
+
+    def _tick(self, forced: bool) -> None:
+        changed: set[Path] = set(self._unsettled)
+        if self.mode == "polling" or forced:
+            found, removed = self._poller.scan(force=forced)
+            changed |= found
+            self._locks |= set(self._poller.locks)
+            for path in removed:
+                self._reader.forget(path)
+                self._convs.pop(path.stem, None)
+        if self._events is not None:
+            changed |= self._events.take()
+        if forced:
+            # Size and mtime can look unchanged on network mounts: read live ones again.
+            changed |= {c.path for c in self._convs.values()
+                        if c.path is not None and c.status == IN_PROGRESS}
+        for path in changed:
+            self._read(path)
+        self._load_sessions()
+        self._sweep_locks()
+        self._schedule()
+
+    def _read(self, path: Path) -> None:
+        snap = self._reader.poll(path)
+        if snap.pending and not snap.missing:
+            self._unsettled.add(path)
+            return
+        self._unsettled.discard(path)
+        if snap.missing:
+            self._reader.forget(path)
+            self._convs.pop(snap.conv_id, None)
+        elif snap.readable and snap.conv is not None:
+            self._convs[snap.conv_id] = snap.conv
+
+    def _load_sessions(self) -> None:
+        path = sessions_path(self.root, self.host)
+        try:
+            st = os.stat(path)
+            sig: object = (st.st_mtime_ns, st.st_size, st.st_ino)
+        except FileNotFoundError:
+            sig = "missing"
+        if sig == self._sessions_sig:
+            return
+        try:
+            sessions = load_sessions(self.root, self.host)
+        except StoreError as exc:
+            self._fail(exc.message)
+            return
+        self._sessions_sig = sig
+        if set(sessions) != set(self.sessions):
+            self._emit("sessions", "sessions on this host: " + (", ".join(sorted(sessions))
+                       or "none"), sessions=sorted(sessions))
+        self.sessions = sessions
+
+    def _sweep_locks(self) -> None:
+        for path in list(self._locks):
+            if not os.path.lexists(path):
+                self._locks.discard(path)
+                continue
+            aside = lock.check_stale(path, self.host)
+            if aside is not None:
+                self._locks.discard(path)
+                self._emit("stale-lock", f"broke a stale lock {path.name} (now {aside.name})",
+                           lock=str(path), moved_to=str(aside))
+
+    # --- deliveries -----------------------------------------------------------------------
+
+    def _schedule(self) -> None:
+        assert self._pool is not None and self._cursor is not None
+        for conv in list(self._convs.values()):
+            if conv.status != IN_PROGRESS:
+                continue
+            block = conv.assignment()
+            if block is None or not block.next:
+                continue
+            aid = assignment_id(block)
+            for target in block.next:
+                session = self.sessions.get(target)
+                if target == MODERATOR or session is None:
+                    continue
+                key = (conv.id, aid, target)
+                with self._cursor_lock:
+                    if self._cursor.state(*key) is not None:
+                        continue
+                with self._inflight_lock:
+                    if key in self._inflight:
+                        continue
+                    self._inflight.add(key)
+                self._pool.submit(self._deliver, conv, aid, session)
+
+    def _deliver(self, conv: Conversation, aid: str, session: Session) -> None:
+        key = (conv.id, aid, session.name)
+        try:
+            self._deliver_one(conv, aid, session, key)
+        except Exception as exc:
+            self._fail(f"delivery to {session.name} failed: {type(exc).__name__}: {exc}")
+        finally:
+            with self._inflight_lock:
+                self._inflight.discard(key)
+
+    def _deliver_one(self, conv: Conversation, aid: str, session: Session, key: Key) -> None:
+        assert conv.path is not None and self._cursor is not None
+        profile = self.profiles.get(session.agent) or BUILTIN_PROFILES["generic"]
+        try:
+            line = build_line(conv, session.name, conv.path, self.root.path)
+        except ValueError as exc:
+            self._record(conv, aid, session, f"failed:{exc}", None, typed=False)
+            return
+
+        def intent() -> bool:
+            # Still the current assignment? The moderator may have paused or moved on.
+            with self._check_lock:
+                now = self._check_reader.poll(conv.path).conv  # type: ignore[arg-type]
+            block = now.assignment() if now is not None else None
+            if now is None or now.status != IN_PROGRESS or block is None \
+                    or assignment_id(block) != aid:
+                return False
+            with self._cursor_lock:
+                assert self._cursor is not None
+                self._cursor.mark(conv.id, aid, session.name, TYPING)
+            return True
+
+        result = tmux.deliver(session.pane, profile, line, on_intent=intent)
+        if result.outcome.startswith("skipped"):
+            return  # nothing typed; the next look handles the new assignment
+        self._record(conv, aid, session, result.outcome, result.latency_ms, typed=result.typed)
+
+    def _record(self, conv: Conversation, aid: str, session: Session, outcome: str,
+                latency_ms: int | None, *, typed: bool) -> None:
+        key = (conv.id, aid, session.name)
+        if typed:
+            final = {"delivered": DELIVERED, "failed:not submitted": NOT_SUBMITTED}.get(
+                outcome, outcome.split(":", 1)[0])
+            with self._cursor_lock:
+                assert self._cursor is not None
+                self._cursor.mark(conv.id, aid, session.name, final)
+        else:
+            # Nothing was typed: retried on the next look; recorded when it changes.
+            last = self._recorded.get(key)
+            now = time.monotonic()
+            if last is not None and last[0] == outcome and now - last[1] < RECORD_EVERY:
+                return
+            self._recorded[key] = (outcome, now)
+        receipt = Receipt(self.host, clock.iso(clock.now()), conv.id, aid, conv.revision,
+                          session.name, session.pane.pane_id, outcome, latency_ms)
+        append_receipt(self.root, self.host, receipt)
+        self.last_receipt = receipt
+        verb = outcome.split(":", 1)[0]
+        latency = f" in {latency_ms / 1000:.1f} s" if latency_ms is not None and typed else ""
+        self._emit(verb, f"{conv.id}: {outcome} for {session.name} "
+                   f"(pane {session.pane.pane_id}){latency}", **receipt.to_json())
+
+    def _recover_intents(self) -> None:
+        """Intents without an outcome: the last watcher died mid-typing. Never type again."""
+        assert self._cursor is not None
+        for conv_id, (aid, targets) in self._cursor.entries().items():
+            for target, value in targets.items():
+                if value.split(" ", 1)[0] != TYPING:
+                    continue
+                self._cursor.mark(conv_id, aid, target, UNKNOWN)
+                receipt = Receipt(self.host, clock.iso(clock.now()), conv_id, aid, 0, target,
+                                  "", "unknown:possibly delivered", None)
+                append_receipt(self.root, self.host, receipt)
+                self._emit("unknown", f"{conv_id}: a delivery to {target} was cut off; it may "
+                           "have been typed, so it is not typed again", **receipt.to_json())
+
+    # --- heartbeat and events -------------------------------------------------------------
+
+    def _beat(self, stopped: bool = False) -> None:
+        now = clock.iso(clock.now())
+        fields = {
+            "host": self.host,
+            "pid": str(os.getpid()),
+            "version": __version__,
+            "mode": self.mode,
+            "started at": self.started_at,
+            "heartbeat": now,
+            "heartbeat interval": f"{self.heartbeat_interval:g}",
+            "poll interval": f"{self.interval:g}",
+            "sessions": ", ".join(sorted(self.sessions)) or "none",
+        }
+        if self.error:
+            fields["error"] = self.error
+        if stopped:
+            fields["stopped at"] = now
+        write_heartbeat(self.root, self.host, fields)
+        self.last_heartbeat = now
+
+    def _emit(self, kind: str, text: str, **data: object) -> None:
+        try:
+            self.on_event(WatchEvent(kind, text, **data))
+        except Exception:
+            pass  # a consumer's bug must not stop deliveries
