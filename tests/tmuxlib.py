@@ -66,7 +66,7 @@ class TmuxServer:
 
     def pane(self, command: list[str] | None = None, cwd: Path | None = None) -> str:
         """A new window running `command` (None: the default shell); its pane id."""
-        args = ["new-window", "-d", "-P", "-F", "#{pane_id}", "-t", "base"]
+        args = ["new-window", "-d", "-P", "-F", "#{pane_id}", "-t", "base:"]
         if cwd is not None:
             args += ["-c", str(cwd)]
         if command is not None:

@@ -13,7 +13,6 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 from talkroom import __version__
 from talkroom.core import clock, lock
@@ -23,7 +22,6 @@ from talkroom.core.names import MODERATOR
 from talkroom.core.paths import Root
 from talkroom.core.store import Reader
 from talkroom.watch import tmux
-from talkroom.watch.detect import EventSource, Poller, is_network
 from talkroom.watch.heartbeat import write_heartbeat
 from talkroom.watch.hostlock import HostLock
 from talkroom.watch.instruction import build_line
@@ -38,6 +36,7 @@ from talkroom.watch.receipts import (
     append_receipt,
 )
 from talkroom.watch.registry import Session, load_sessions, sessions_path
+from talkroom.watch.tracker import Tracker
 
 RECORD_EVERY = 60.0  # a deferral or failure is recorded when it changes, at most once a minute
 Key = tuple[str, str, str]  # conversation, assignment, target
@@ -93,7 +92,8 @@ class Watcher:
         self.on_event = on_event or (lambda event: None)
         self.workers = workers
         self.profiles: dict[str, Profile] = profiles_from_config(profiles or {})
-        self.mode = "polling" if poll or (poll is None and is_network(root.path)) else "events"
+        self.tracker = Tracker(root, poll=poll)
+        self.mode = self.tracker.mode
         self.started_at = ""
         self.last_heartbeat = ""
         self.last_receipt: Receipt | None = None
@@ -101,15 +101,8 @@ class Watcher:
         self.sessions: dict[str, Session] = {}
         self._hostlock = HostLock(host, root.path)
         self._stop = threading.Event()
-        self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self._pool: ThreadPoolExecutor | None = None
-        self._events: EventSource | None = None
-        self._poller = Poller(root.conversations)
-        self._reader = Reader()
-        self._convs: dict[str, Conversation] = {}
-        self._unsettled: set[Path] = set()
-        self._locks: set[Path] = set()
         self._cursor_lock = threading.Lock()
         self._cursor: Cursor | None = None
         self._inflight: set[Key] = set()
@@ -125,13 +118,10 @@ class Watcher:
         """Take this host's watcher lock (WatcherBusy if taken), then start the thread."""
         self._hostlock.acquire()
         try:
-            self.root.conversations.mkdir(parents=True, exist_ok=True)
             self.root.host_dir(self.host).mkdir(parents=True, exist_ok=True)
             self._cursor = Cursor(self.root, self.host)
             self._recover_intents()
-            if self.mode == "events":
-                self._events = EventSource(self.root.conversations, self._wake)
-                self._events.start()
+            self.tracker.start()
         except BaseException:
             self._hostlock.release()
             raise
@@ -147,13 +137,12 @@ class Watcher:
     def stop(self, timeout: float = 10.0) -> None:
         """Stop the loop, finish deliveries under way, say so in watcher.yaml, unlock."""
         self._stop.set()
-        self._wake.set()
+        self.tracker.wake.set()
         if self._thread is not None:
             self._thread.join(timeout)
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
-        if self._events is not None:
-            self._events.stop()
+        self.tracker.stop()
         if self._thread is not None:
             try:
                 self._beat(stopped=True)
@@ -170,7 +159,7 @@ class Watcher:
 
     def wake(self) -> None:
         """Look again now (a local write just happened)."""
-        self._wake.set()
+        self.tracker.wake.set()
 
     # --- the loop -----------------------------------------------------------------------
 
@@ -197,8 +186,7 @@ class Watcher:
                     self._beat()
                 except OSError as exc:
                     self._fail(f"cannot write the heartbeat: {exc.strerror or exc}")
-            self._wake.wait(self.interval)
-            self._wake.clear()
+            self.tracker.wait(self.interval)
 
     def _fail(self, why: str) -> None:
         if why != self.error:
@@ -206,37 +194,10 @@ class Watcher:
             self._emit("error", why, error=why)
 
     def _tick(self, forced: bool) -> None:
-        changed: set[Path] = set(self._unsettled)
-        if self.mode == "polling" or forced:
-            found, removed = self._poller.scan(force=forced)
-            changed |= found
-            self._locks |= set(self._poller.locks)
-            for path in removed:
-                self._reader.forget(path)
-                self._convs.pop(path.stem, None)
-        if self._events is not None:
-            changed |= self._events.take()
-        if forced:
-            # Size and mtime can look unchanged on network mounts: read live ones again.
-            changed |= {c.path for c in self._convs.values()
-                        if c.path is not None and c.status == IN_PROGRESS}
-        for path in changed:
-            self._read(path)
+        self.tracker.tick(forced)
         self._load_sessions()
         self._sweep_locks()
         self._schedule()
-
-    def _read(self, path: Path) -> None:
-        snap = self._reader.poll(path)
-        if snap.pending and not snap.missing:
-            self._unsettled.add(path)
-            return
-        self._unsettled.discard(path)
-        if snap.missing:
-            self._reader.forget(path)
-            self._convs.pop(snap.conv_id, None)
-        elif snap.readable and snap.conv is not None:
-            self._convs[snap.conv_id] = snap.conv
 
     def _load_sessions(self) -> None:
         path = sessions_path(self.root, self.host)
@@ -259,13 +220,14 @@ class Watcher:
         self.sessions = sessions
 
     def _sweep_locks(self) -> None:
-        for path in list(self._locks):
+        locks = self.tracker.locks
+        for path in list(locks):
             if not os.path.lexists(path):
-                self._locks.discard(path)
+                locks.discard(path)
                 continue
             aside = lock.check_stale(path, self.host)
             if aside is not None:
-                self._locks.discard(path)
+                locks.discard(path)
                 self._emit("stale-lock", f"broke a stale lock {path.name} (now {aside.name})",
                            lock=str(path), moved_to=str(aside))
 
@@ -273,7 +235,7 @@ class Watcher:
 
     def _schedule(self) -> None:
         assert self._pool is not None and self._cursor is not None
-        for conv in list(self._convs.values()):
+        for conv in self.tracker.conversations.values():
             if conv.status != IN_PROGRESS:
                 continue
             block = conv.assignment()
