@@ -410,9 +410,12 @@ def cmd_main(ctx: Context) -> int:
 
         return headless.run(ctx.root, ctx.host, ctx.config, poll=a.poll, interval=a.interval,
                             as_json=a.json)
-    if a.json or a.poll or a.interval is not None:
-        raise BadInput("--json, --poll and --interval go with --watch-only")
-    raise BadInput("the console is not built yet; use --watch-only or a command (-h)")
+    if a.json:
+        raise BadInput("--json goes with --watch-only")
+    from talkroom.console.app import run_console
+
+    return run_console(ctx.root, ctx.host, ctx.config, watch=not a.no_watch,
+                       poll=True if a.poll else None)
 
 
 # --- the parser ---------------------------------------------------------------------------

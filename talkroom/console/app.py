@@ -1,0 +1,505 @@
+"""The moderator console: conversations, the live transcript, and every action by key."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from textual import on, work
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Input, OptionList, Static
+
+from talkroom.console.messages import (
+    ConversationsChanged,
+    HostsChanged,
+    ReceiptsArrived,
+    RootProblem,
+    WatcherReport,
+)
+from talkroom.console.screens.dialogs import (
+    InjectDialog,
+    NextDialog,
+    OneLineDialog,
+    OpenDialog,
+    Write,
+)
+from talkroom.console.screens.help import HelpScreen
+from talkroom.console.state import FILTERS, ConsoleState, Row
+from talkroom.console.tailer import Tailer
+from talkroom.console.widgets.conversation_list import ConversationList
+from talkroom.console.widgets.status import ConversationHeader, StatusBar, WatcherInfo
+from talkroom.console.widgets.transcript import Transcript
+from talkroom.core import clock, ops
+from talkroom.core.config import Config
+from talkroom.core.errors import BadInput, TalkError
+from talkroom.core.model import CLOSED, IN_PROGRESS, PAUSED, Block, Conversation
+from talkroom.core.paths import Root
+from talkroom.core.sanitise import sanitise_line
+from talkroom.watch.hostlock import WatcherBusy
+from talkroom.watch.receipts import Receipt
+from talkroom.watch.watcher import Watcher
+
+# Actions on the selected conversation, and the statuses they apply to.
+CONVERSATION_ACTIONS = {
+    "set_next": (IN_PROGRESS, PAUSED), "inject": (IN_PROGRESS, PAUSED),
+    "pause": (IN_PROGRESS,), "resume": (PAUSED,), "close_conversation": (IN_PROGRESS, PAUSED),
+    "extend": (IN_PROGRESS, PAUSED), "nudge": (IN_PROGRESS,),
+    "copy_id": (IN_PROGRESS, PAUSED, CLOSED), "copy_path": (IN_PROGRESS, PAUSED, CLOSED),
+}
+PALETTE = [
+    ("set_next", "Set next", "Choose who speaks now"),
+    ("inject", "Inject a message", "Add the moderator's message, optionally setting next"),
+    ("pause", "Pause", "Pause the conversation (no wake-ups, no replies)"),
+    ("resume", "Resume", "Resume and wake the next speaker again"),
+    ("close_conversation", "Close", "Close with a resolution"),
+    ("extend", "Extend the budget", "Give the conversation more turns"),
+    ("nudge", "Nudge", "Deliver the wake-up line to next again"),
+    ("open_conversation", "Open a conversation", "Start a new conversation"),
+    ("copy_id", "Copy the id", "Copy the selected conversation's id"),
+    ("copy_path", "Copy the path", "Copy the selected conversation's file path"),
+    ("toggle_theme", "Switch theme", "Dark or light"),
+    ("help", "Keys", "Every key of the console"),
+]
+
+
+def stylesheet() -> Path:
+    """The app's stylesheet: inside the package when installed, in styles/ in a checkout."""
+    package = Path(__file__).resolve().parent.parent
+    for candidate in (package / "styles" / "talkroom.tcss",
+                      package.parent / "styles" / "talkroom.tcss"):
+        if candidate.exists():
+            return candidate
+    raise FileNotFoundError("talkroom.tcss is missing from the installation")
+
+
+class TalkroomApp(App[None]):
+    """The moderator console."""
+
+    CSS_PATH = stylesheet()
+    TITLE = "talkroom"
+    BINDINGS = [
+        Binding("n", "set_next", "Next", id="next"),
+        Binding("i", "inject", "Inject", id="inject"),
+        Binding("p", "pause", "Pause", id="pause"),
+        Binding("r", "resume", "Resume", id="resume"),
+        Binding("c", "close_conversation", "Close", id="close"),
+        Binding("e", "extend", "Extend", show=False, id="extend"),
+        Binding("u", "nudge", "Nudge", show=False, id="nudge"),
+        Binding("o", "open_conversation", "Open", show=False, id="open"),
+        Binding("y", "copy_id", "Copy id", show=False),
+        Binding("Y", "copy_path", "Copy path", show=False),
+        Binding("f", "focus_filter", "Filter", show=False),
+        Binding("1", "status_filter('all')", "All", show=False),
+        Binding("2", "status_filter('live')", "Live", show=False),
+        Binding("3", "status_filter('paused')", "Paused", show=False),
+        Binding("4", "status_filter('closed')", "Closed", show=False),
+        Binding("end,G", "jump_to_end", "Newest", show=False),
+        Binding("left_square_bracket", "load_earlier", "Earlier", show=False),
+        Binding("t", "toggle_theme", "Theme", show=False),
+        Binding("question_mark", "help", "Help", id="help"),
+        Binding("q", "quit", "Quit", id="quit"),
+    ]
+
+    def __init__(self, root: Root, host: str, config: Config, *, watch: bool = True,
+                 poll: bool | None = None, moderator: str | None = None,
+                 subtitle: str = "") -> None:
+        super().__init__()
+        self.root = root
+        self.host = host
+        self.config = config
+        self.watch = watch
+        self.moderator = ops.moderator_name(moderator)
+        self.state = ConsoleState()
+        self.status_filter = "all"
+        self.root_error: str | None = None
+        self.watcher_info = WatcherInfo()
+        self.watcher: Watcher | None = None
+        self.loaded = False
+        self._select_next: str | None = None
+        self.tailer = Tailer(root, host, self.post_message, poll=poll,
+                             interval=config.get_float("poll_interval"),
+                             rescan=config.get_float("rescan_interval"))
+        self._poll = poll
+        self.sub_title = subtitle or str(root.path)
+        theme = config["theme"]
+        self.theme = theme if isinstance(theme, str) and theme in self.available_themes \
+            else "textual-dark"
+
+    # --- layout and life cycle ------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="main"):
+            with Vertical(id="left"):
+                yield Input(placeholder="filter (f)", id="filter")
+                yield ConversationList(id="conversations")
+            with Vertical(id="right"):
+                yield ConversationHeader(id="conv-header")
+                yield Transcript(self._receipts_for, clock.now, id="transcript")
+                yield Static("", id="unseen")
+        yield StatusBar(id="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#unseen").display = False
+        self.query_one(ConversationList).border_title = "Conversations · all"
+        self.query_one(ConversationHeader).show(None, clock.now())
+        self.tailer.start()
+        if self.watch:
+            self._start_watcher()
+        self._status()
+        self.set_interval(5.0, self._tick)
+        self.query_one(ConversationList).focus()
+
+    def on_unmount(self) -> None:
+        if self.watcher is not None:
+            self.watcher.stop()
+        self.tailer.stop()
+
+    def _start_watcher(self) -> None:
+        profiles = self.config["profiles"]
+        watcher = Watcher(
+            self.root, self.host, poll=self._poll,
+            interval=self.config.get_float("poll_interval"),
+            rescan=self.config.get_float("rescan_interval"),
+            heartbeat=self.config.get_float("heartbeat_interval"),
+            profiles=profiles if isinstance(profiles, dict) else None,
+            on_event=lambda event: self.post_message(WatcherReport(event)),
+        )
+        try:
+            watcher.start()
+        except WatcherBusy as exc:
+            self.watcher_info.busy_pid = exc.pid
+            return
+        except (OSError, TalkError) as exc:
+            self.watcher_info.error = str(exc)
+            return
+        self.watcher = watcher
+        self.watcher_info.running = True
+        self.watcher_info.mode = watcher.mode
+
+    # --- what the producers report --------------------------------------------------------
+
+    def on_conversations_changed(self, message: ConversationsChanged) -> None:
+        newly = self.state.apply(message.updates, message.removed)
+        first = not self.loaded
+        self.loaded = True
+        keep = self._select_next if self._select_next in self.state.snapshots else None
+        if first and keep is None:
+            readable = [r for r in self.state.rows() if r.conv is not None]
+            keep = max(readable, key=lambda r: r.activity).id if readable else None
+        self._refresh_list(keep)
+        if keep is not None:
+            self._select_next = None
+        selected = self.selected_id
+        changed = {s.conv_id for s in message.updates}
+        if selected in changed or first:
+            self._show_selected(grow=not first)
+        if newly and not first:
+            self._needs_you(newly)
+        self.refresh_bindings()
+
+    def on_receipts_arrived(self, message: ReceiptsArrived) -> None:
+        touched = self.state.add_receipts(message.receipts)
+        if self.selected_id in touched:
+            self.query_one(Transcript).refresh_receipts()
+        self._status()
+
+    def on_hosts_changed(self, message: HostsChanged) -> None:
+        self.state.heartbeats = message.heartbeats
+        self.state.sessions = message.sessions
+        self._status()
+
+    def on_root_problem(self, message: RootProblem) -> None:
+        self.root_error = message.error
+        if message.error:
+            self.notify(sanitise_line(message.error), title="talk root", severity="error")
+        self._status()
+
+    def on_watcher_report(self, message: WatcherReport) -> None:
+        event = message.event
+        if event.kind == "error":
+            self.watcher_info.error = event.text
+        elif event.kind in ("recovered", "delivered"):
+            self.watcher_info.error = None
+        if event.kind in ("failed", "stale-lock", "unknown"):
+            self.notify(sanitise_line(event.text), title=f"watcher: {event.kind}",
+                        severity="warning")
+        self._status()
+
+    def _needs_you(self, conv_ids: set[str]) -> None:
+        if self.config["bell"]:
+            self.bell()
+        topics = [sanitise_line(c.topic) for i in sorted(conv_ids)
+                  if (c := self.state.conversation(i)) is not None]
+        self.notify(", ".join(topics) or "a conversation", title="needs you")
+
+    def _tick(self) -> None:
+        now = clock.now()
+        listing = self.query_one(ConversationList)
+        for row in self.state.rows(self.status_filter, self._filter_text()):
+            if row.waiting_since is not None:
+                listing.refresh_row(row, now)
+        self.query_one(ConversationHeader).show(self._selected_row(), now)
+        self._status()
+
+    # --- the list, the selection and the transcript ---------------------------------------
+
+    @property
+    def selected_id(self) -> str | None:
+        """The highlighted conversation."""
+        return self.query_one(ConversationList).selected_id
+
+    def selected(self) -> Conversation | None:
+        """The highlighted conversation, if it is readable."""
+        conv_id = self.selected_id
+        return self.state.conversation(conv_id) if conv_id else None
+
+    def _selected_row(self) -> Row | None:
+        snap = self.state.snapshots.get(self.selected_id or "")
+        return Row(snap) if snap is not None else None
+
+    def _filter_text(self) -> str:
+        return self.query_one("#filter", Input).value.strip()
+
+    def _refresh_list(self, keep: str | None = None) -> None:
+        rows = self.state.rows(self.status_filter, self._filter_text())
+        listing = self.query_one(ConversationList)
+        listing.show(rows, clock.now(), keep)
+        listing.border_title = f"Conversations · {self.status_filter} ({len(rows)})"
+
+    def _show_selected(self, grow: bool = False) -> None:
+        conv = self.selected()
+        transcript = self.query_one(Transcript)
+        if grow and conv is not None:
+            transcript.grow(conv)
+        else:
+            transcript.show(conv)
+        self.query_one(ConversationHeader).show(self._selected_row(), clock.now())
+        self.refresh_bindings()
+
+    def _receipts_for(self, conv_id: str, block: Block) -> list[Receipt]:
+        return self.state.receipts_for(conv_id, block)
+
+    @on(OptionList.OptionHighlighted, "#conversations")
+    def _highlighted(self) -> None:
+        transcript = self.query_one(Transcript)
+        if transcript.conv is None or transcript.conv.id != self.selected_id:
+            self._show_selected()
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self) -> None:
+        self._refresh_list()
+        self._show_selected(grow=True)
+
+    @on(Input.Submitted, "#filter")
+    def _filter_done(self) -> None:
+        self.query_one(ConversationList).focus()
+
+    def on_transcript_unseen(self, message: Transcript.Unseen) -> None:
+        label = self.query_one("#unseen", Static)
+        label.update(f"▼ {message.count} new: press End to jump to them")
+        label.display = message.count > 0
+
+    def _status(self) -> None:
+        self.query_one(StatusBar).show(str(self.root.path), self.host, self.tailer.mode,
+                                       self.watcher_info, self.state, self.root_error,
+                                       clock.now())
+
+    # --- actions ----------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Hide actions that do not apply to the selected conversation's state."""
+        statuses = CONVERSATION_ACTIONS.get(action)
+        if statuses is None:
+            return True
+        conv = self.selected()
+        if conv is None:
+            return None  # shown, greyed: nothing selected
+        if conv.status not in statuses:
+            return False if action in ("pause", "resume") else None
+        if action == "nudge" and not conv.agents_next:
+            return None
+        return True
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """The command palette: every action that applies now."""
+        yield from super().get_system_commands(screen)
+        for action, title, help in PALETTE:
+            if self.check_action(action, ()):
+                yield SystemCommand(title, help, getattr(self, f"action_{action}"))
+
+    def _moderate(self, conv_id: str, action: str, **kwargs: object) -> Write:
+        def write() -> None:
+            plan = ops.plan_moderate(self.root, conv_id, action, moderator=self.moderator,
+                                     **kwargs)  # type: ignore[arg-type]
+            ops.run(plan, self.host)
+            self._wrote()
+        return write
+
+    def _wrote(self) -> None:
+        """After a write: look again now instead of at the next poll."""
+        self.tailer.wake()
+        if self.watcher is not None:
+            self.watcher.wake()
+
+    def _dialog_done(self, done: bool | None) -> None:
+        self.query_one(ConversationList).focus()
+
+    def action_set_next(self) -> None:
+        """Set who speaks now."""
+        conv = self.selected()
+        if conv is not None:
+            self.push_screen(NextDialog(conv, lambda names: self._moderate(
+                conv.id, "next", next_=names)), self._dialog_done)
+
+    def action_inject(self) -> None:
+        """The moderator's message."""
+        conv = self.selected()
+        if conv is not None:
+            self.push_screen(InjectDialog(conv, lambda body, names: self._moderate(
+                conv.id, "inject", body=body, next_=names)), self._dialog_done)
+
+    def action_pause(self) -> None:
+        """Pause, with a reason."""
+        conv = self.selected()
+        if conv is not None:
+            self.push_screen(OneLineDialog(
+                f"Pause “{sanitise_line(conv.topic)}”", "Pause",
+                lambda reason: self._moderate(conv.id, "pause", body=reason),
+                placeholder="why (optional, shown to everyone)"), self._dialog_done)
+
+    def action_close_conversation(self) -> None:
+        """Close with a resolution: the dialog is the confirmation."""
+        conv = self.selected()
+        if conv is not None:
+            self.push_screen(OneLineDialog(
+                f"Close “{sanitise_line(conv.topic)}” for good? Say what was decided.",
+                "Close it", lambda text: self._moderate(conv.id, "close", body=text),
+                placeholder="the resolution: the decision, or why it ended"),
+                self._dialog_done)
+
+    def action_extend(self) -> None:
+        """More turns."""
+        conv = self.selected()
+        if conv is None:
+            return
+
+        def write(text: str) -> Write:
+            try:
+                by = int(text)
+            except ValueError:
+                raise BadInput(f"{text!r} is not a number of turns") from None
+            return self._moderate(conv.id, "extend", by=by)
+
+        self.push_screen(OneLineDialog(
+            f"Extend “{sanitise_line(conv.topic)}” ({conv.turns}/{conv.max_turns}) by how many "
+            "turns?", "Extend", write, value="10"), self._dialog_done)
+
+    def action_resume(self) -> None:
+        """Resume: the next speaker is woken again."""
+        conv = self.selected()
+        if conv is not None:
+            self._write_now(self._moderate(conv.id, "resume"), "resumed")
+
+    def action_nudge(self) -> None:
+        """Ask the watchers to deliver again."""
+        conv = self.selected()
+        if conv is not None:
+            self._write_now(self._moderate(conv.id, "nudge"), "nudged")
+
+    def action_open_conversation(self) -> None:
+        """A new conversation, opened by the moderator."""
+        def write(values: dict[str, str]) -> Write:
+            try:
+                budget = int(values["budget"] or "20")
+            except ValueError:
+                raise BadInput(f"budget {values['budget']!r} is not a number") from None
+            next_ = ops.parse_names(values["next"]) if values["next"].strip() else None
+
+            def run() -> None:
+                plan = ops.plan_open(self.root, topic=values["topic"], opener="moderator",
+                                     with_=values["with"].split(","), next_=next_,
+                                     max_turns=budget, body=values["body"],
+                                     moderator=self.moderator)
+                outcome = ops.open_conversation(self.root, plan, self.host)
+                self._select_next = outcome.conv.id
+                self._wrote()
+            return run
+
+        self.push_screen(OpenDialog(write), self._dialog_done)
+
+    @work(thread=True, group="write")
+    def _write_now(self, write: Write, done: str) -> None:
+        try:
+            write()
+        except TalkError as exc:
+            self.call_from_thread(self.notify, sanitise_line(exc.message), title="refused",
+                                  severity="error")
+        except OSError as exc:
+            self.call_from_thread(self.notify, f"cannot write: {exc.strerror or exc}",
+                                  severity="error")
+        else:
+            self.call_from_thread(self.notify, done)
+
+    def action_copy_id(self) -> None:
+        """Copy the selected id (to the terminal's clipboard)."""
+        conv = self.selected()
+        if conv is not None:
+            self.copy_to_clipboard(conv.id)
+            self.notify(f"copied {conv.id}")
+
+    def action_copy_path(self) -> None:
+        """Copy the selected file's path."""
+        conv = self.selected()
+        if conv is not None and conv.path is not None:
+            self.copy_to_clipboard(str(conv.path))
+            self.notify(f"copied {conv.path}")
+
+    def action_focus_filter(self) -> None:
+        """Type to narrow the list."""
+        self.query_one("#filter", Input).focus()
+
+    def action_status_filter(self, status: str) -> None:
+        """Show all, live, paused or closed conversations."""
+        if status in FILTERS:
+            self.status_filter = status
+            self._refresh_list()
+            self._show_selected(grow=True)
+
+    def action_jump_to_end(self) -> None:
+        """Scroll the transcript to its newest block."""
+        self.query_one(Transcript).jump_to_end()
+
+    def action_load_earlier(self) -> None:
+        """Mount earlier blocks of a long conversation."""
+        self.query_one(Transcript).load_earlier()
+
+    def action_toggle_theme(self) -> None:
+        """Dark or light."""
+        self.theme = "textual-light" if self.theme == "textual-dark" else "textual-dark"
+
+    def action_help(self) -> None:
+        """Every key."""
+        self.push_screen(HelpScreen())
+
+    def key_escape(self) -> None:
+        """Leave the filter field."""
+        if self.focused is self.query_one("#filter", Input):
+            self.query_one(ConversationList).focus()
+
+
+def run_console(root: Root, host: str, config: Config, *, watch: bool, poll: bool | None,
+                subtitle: str = "", on_ready: Callable[[TalkroomApp], None] | None = None) -> int:
+    """Run the console until the user quits."""
+    moderator = config["moderator"]
+    app = TalkroomApp(root, host, config, watch=watch, poll=poll,
+                      moderator=moderator if isinstance(moderator, str) else None,
+                      subtitle=subtitle)
+    if on_ready is not None:
+        on_ready(app)
+    app.run()
+    return 0

@@ -1,0 +1,141 @@
+"""How one block looks: the single rendering path of the live transcript and of replay.
+
+Every string here came from a file another machine wrote: it is sanitised first and only
+ever becomes `Text` or `Markdown`, never console markup.
+"""
+
+from __future__ import annotations
+
+import time
+
+from rich.console import Group, RenderableType
+from rich.markdown import Markdown
+from rich.text import Text
+
+from talkroom.core import clock
+from talkroom.core.model import Block, Conversation
+from talkroom.core.names import join_names
+from talkroom.core.sanitise import sanitise, sanitise_line
+from talkroom.watch.receipts import Receipt
+
+AUTHOR_COLOURS = ("bold cyan", "bold magenta", "bold green", "bold yellow", "bold blue",
+                  "bold red")
+MODERATOR_STYLE = "bold bright_white on dark_orange3"
+
+
+def local_time(stamp: str, now: float) -> str:
+    """HH:MM:SS for today, else the date too; the file's text when it is not a time."""
+    ts = clock.parse_loose(stamp)
+    if ts is None:
+        return sanitise_line(stamp)
+    if time.strftime("%Y-%m-%d", time.localtime(ts)) == time.strftime("%Y-%m-%d",
+                                                                        time.localtime(now)):
+        return time.strftime("%H:%M:%S", time.localtime(ts))
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(ts))
+
+
+def author_style(conv: Conversation, name: str) -> str:
+    """A stable colour per participant."""
+    names = conv.participants
+    return AUTHOR_COLOURS[names.index(name) % len(AUTHOR_COLOURS)] if name in names else "bold"
+
+
+def body_markdown(body: str) -> Markdown:
+    """A body as inert Markdown: controls made visible, links shown but never opened."""
+    return Markdown(sanitise(body), hyperlinks=False, code_theme="ansi_dark")
+
+
+def receipt_text(receipt: Receipt) -> str:
+    """`delivered to codex on linux-box in 0.7 s`, `deferred: busy`, `failed: pane gone`."""
+    who = f"{sanitise_line(receipt.target)} on {sanitise_line(receipt.host)}"
+    if receipt.kind == "delivered":
+        took = f" in {receipt.latency_ms / 1000:.1f} s" if receipt.latency_ms is not None else ""
+        return f"delivered to {who}{took}"
+    reason = sanitise_line(receipt.reason) or "?"
+    return f"{receipt.kind}: {reason} ({who})"
+
+
+_RECEIPT_STYLE = {"delivered": "green", "deferred": "yellow", "failed": "red",
+                  "unknown": "magenta"}
+
+
+def receipts_lines(receipts: list[Receipt]) -> list[Text]:
+    """One line per target: its outcomes in order, repeats folded."""
+    by_target: dict[tuple[str, str], list[Receipt]] = {}
+    for receipt in receipts:
+        by_target.setdefault((receipt.host, receipt.target), []).append(receipt)
+    lines = []
+    for chain in by_target.values():
+        line = Text("  ")
+        shown: list[Receipt] = []
+        for receipt in chain:
+            if shown and shown[-1].outcome == receipt.outcome:
+                continue
+            shown.append(receipt)
+        for i, receipt in enumerate(shown):
+            if i:
+                line.append(" → ", style="dim")
+            line.append(receipt_text(receipt), style=_RECEIPT_STYLE.get(receipt.kind, "dim"))
+        lines.append(line)
+    return lines
+
+
+def moderator_line(block: Block) -> Text:
+    """A moderator action as one compact line."""
+    who = sanitise_line(block.author)
+    line = Text.assemble((" ⚑ ", MODERATOR_STYLE), " ", (who, "bold"), " ")
+    changes = {k: (sanitise_line(a), sanitise_line(b)) for k, a, b in block.changes}
+    action = block.action or "?"
+    if action == "next":
+        old, new = changes.get("next", ("", join_names(block.next or [])))
+        line.append(f"set next: {old} → {new}" if old else f"set next: {new}")
+    elif action == "pause":
+        line.append("paused")
+        if block.body:
+            line.append(f": {sanitise_line(block.body)}")
+    elif action == "resume":
+        line.append(f"resumed; next: {sanitise_line(join_names(block.next or []))}")
+    elif action == "close":
+        line.append("closed: ", style="bold")
+        line.append(sanitise_line(block.body))
+    elif action == "extend":
+        old, new = changes.get("max turns", ("?", "?"))
+        line.append(f"extended the budget {old} → {new} turns")
+    elif action == "nudge":
+        line.append(f"nudged {sanitise_line(join_names(block.next or []))}")
+    elif action == "inject":
+        line.append("says:")
+        if "next" in changes:
+            line.append(f"  (next: {changes['next'][1]})", style="dim")
+    else:
+        line.append(sanitise_line(action))
+    return line
+
+
+def block_renderable(conv: Conversation, block: Block, receipts: list[Receipt],
+                     now: float) -> RenderableType:
+    """One block of a transcript: heading, body, NEXT and the receipts of its assignment."""
+    when = local_time(block.at, now)
+    parts: list[RenderableType] = []
+    if block.kind == "Moderator":
+        heading = moderator_line(block)
+        heading.append(f"  {when}", style="dim")
+        parts.append(heading)
+        if block.action == "inject" and block.body:
+            parts.append(body_markdown(block.body))
+    else:
+        author = sanitise_line(block.author)
+        heading = Text.assemble((author, author_style(conv, block.author)))
+        if block.kind == "Opening":
+            heading.append("  opened", style="dim")
+        if block.turn is not None:
+            heading.append(f"  turn {block.turn}/{block.budget}", style="dim")
+        heading.append(f"  {when}", style="dim")
+        parts.append(heading)
+        if block.body:
+            parts.append(body_markdown(block.body))
+        if block.next is not None:
+            target = sanitise_line(join_names(block.next)) if block.next else "nobody (closed)"
+            parts.append(Text.assemble(("→ next: ", "dim"), (target, "bold")))
+    parts.extend(receipts_lines(receipts))
+    return Group(*parts)
