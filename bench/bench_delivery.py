@@ -48,7 +48,7 @@ def start_watcher(root: Root, poll: bool, interval: float = 1.0) -> subprocess.P
     assert proc.stdout is not None
     while True:  # wait for its first look at the root
         line = proc.stdout.readline()
-        if not line or json.loads(line)["event"] == "sessions":
+        if not line or json.loads(line)["event"] == "ready":
             break
     return proc
 
@@ -159,6 +159,7 @@ def main() -> None:
     parser.add_argument("--files", type=int, default=10_000)
     parser.add_argument("--idle", type=float, default=65.0,
                         help="seconds to measure (over 2 forced re-reads at 30 s)")
+    parser.add_argument("--only", choices=["latency", "idle"], help="run one half")
     args = parser.parse_args()
     if shutil.which("tmux") is None:
         sys.exit("bench_delivery needs tmux")
@@ -166,12 +167,13 @@ def main() -> None:
     os.environ.setdefault("TALKROOM_STATE_DIR", str(tmp / "state"))
     os.environ["TALKROOM_CONFIG"] = str(tmp / "no-config.yaml")
     try:
-        result = {
-            "latency_events": latency(tmp, False, args.deliveries),
-            "latency_polling_1s": latency(tmp, True, args.deliveries),
-            "idle_events": idle(tmp, args.files, False, args.idle),
-            "idle_polling_1s": idle(tmp, args.files, True, args.idle),
-        }
+        result = {}
+        if args.only != "idle":
+            result["latency_events"] = latency(tmp, False, args.deliveries)
+            result["latency_polling_1s"] = latency(tmp, True, args.deliveries)
+        if args.only != "latency":
+            result["idle_events"] = idle(tmp, args.files, False, args.idle)
+            result["idle_polling_1s"] = idle(tmp, args.files, True, args.idle)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print(json.dumps(result, indent=2))

@@ -400,6 +400,13 @@ def cmd_sessions(ctx: Context) -> int:
     return 0
 
 
+def cmd_demo(ctx: Context) -> int:
+    """talkroom demo: three stand-in agents debate; the console moderates."""
+    from talkroom.demo import run
+
+    return run.run(ctx.host, ctx.config, keep=ctx.args.keep)
+
+
 def cmd_main(ctx: Context) -> int:
     """talkroom without a command: the console, or the headless watcher."""
     a = ctx.args
@@ -519,6 +526,11 @@ def _args_name(p: argparse.ArgumentParser) -> None:
     p.add_argument("name", metavar="NAME")
 
 
+def _args_demo(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--keep", action="store_true",
+                   help="keep the temporary root and the agents' tmux server on quit")
+
+
 def _args_sessions(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="one JSON array")
 
@@ -543,6 +555,8 @@ COMMANDS: list[tuple[str, tuple[str, ...], Handler, Callable[[argparse.ArgumentP
      "record this tmux pane as a session on this host (run it inside the agent's pane)"),
     ("unregister", (), cmd_unregister, _args_name, "forget a session on this host"),
     ("sessions", (), cmd_sessions, _args_sessions, "list every host's registered sessions"),
+    ("demo", (), cmd_demo, _args_demo,
+     "three stand-in agents debate in a private tmux server; you moderate (needs tmux)"),
 ]
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 
 from textual import on, work
@@ -105,8 +105,9 @@ class TalkroomApp(App[None]):
 
     def __init__(self, root: Root, host: str, config: Config, *, watch: bool = True,
                  poll: bool | None = None, moderator: str | None = None,
-                 subtitle: str = "") -> None:
+                 subtitle: str = "", notes: list[str] | None = None) -> None:
         super().__init__()
+        self.notes = notes or []
         self.root = root
         self.host = host
         self.config = config
@@ -153,6 +154,8 @@ class TalkroomApp(App[None]):
         self._status()
         self.set_interval(5.0, self._tick)
         self.query_one(ConversationList).focus()
+        for note in self.notes:
+            self.notify(note, timeout=12)
 
     def on_unmount(self) -> None:
         if self.watcher is not None:
@@ -493,13 +496,11 @@ class TalkroomApp(App[None]):
 
 
 def run_console(root: Root, host: str, config: Config, *, watch: bool, poll: bool | None,
-                subtitle: str = "", on_ready: Callable[[TalkroomApp], None] | None = None) -> int:
+                subtitle: str = "", notes: list[str] | None = None) -> int:
     """Run the console until the user quits."""
     moderator = config["moderator"]
     app = TalkroomApp(root, host, config, watch=watch, poll=poll,
                       moderator=moderator if isinstance(moderator, str) else None,
-                      subtitle=subtitle)
-    if on_ready is not None:
-        on_ready(app)
+                      subtitle=subtitle, notes=notes)
     app.run()
     return 0

@@ -105,8 +105,6 @@ def moderator_line(block: Block) -> Text:
         line.append(f"nudged {sanitise_line(join_names(block.next or []))}")
     elif action == "inject":
         line.append("says:")
-        if "next" in changes:
-            line.append(f"  (next: {changes['next'][1]})", style="dim")
     else:
         line.append(sanitise_line(action))
     return line
@@ -123,6 +121,9 @@ def block_renderable(conv: Conversation, block: Block, receipts: list[Receipt],
         parts.append(heading)
         if block.action == "inject" and block.body:
             parts.append(body_markdown(block.body))
+        if block.action == "inject" and block.next:
+            parts.append(Text.assemble(("→ next: ", "dim"),
+                                       (sanitise_line(join_names(block.next)), "bold")))
     else:
         author = sanitise_line(block.author)
         heading = Text.assemble((author, author_style(conv, block.author)))

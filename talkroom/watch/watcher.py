@@ -109,6 +109,8 @@ class Watcher:
         self._inflight_lock = threading.Lock()
         self._recorded: dict[Key, tuple[str, float]] = {}
         self._sessions_sig: object = None
+        # Conversations whose current assignment may still need a local delivery.
+        self._candidates: dict[str, tuple[Conversation, str]] = {}
         self._check_reader = Reader()  # the delivery threads' own: Reader is not thread-safe
         self._check_lock = threading.Lock()
 
@@ -166,6 +168,7 @@ class Watcher:
     def _run(self) -> None:
         next_rescan = 0.0
         next_beat = 0.0
+        ready = False
         while not self._stop.is_set():
             now = time.monotonic()
             forced = now >= next_rescan
@@ -173,6 +176,12 @@ class Watcher:
                 next_rescan = now + self.rescan
             try:
                 self._tick(forced)
+                if not ready:
+                    ready = True
+                    convs = len(self.tracker.snapshots)
+                    self._emit("ready", f"{convs} conversations read; sessions on this host: "
+                               f"{', '.join(sorted(self.sessions)) or 'none'}",
+                               conversations=convs, sessions=sorted(self.sessions))
                 if self.error is not None:
                     self._emit("recovered", f"the talk root {self.root.path} is readable again")
                     self.error = None
@@ -194,12 +203,30 @@ class Watcher:
             self._emit("error", why, error=why)
 
     def _tick(self, forced: bool) -> None:
-        self.tracker.tick(forced)
-        self._load_sessions()
+        updates, removed = self.tracker.tick(forced)
+        for conv_id in removed:
+            self._candidates.pop(conv_id, None)
+        for snap in updates:
+            self._consider(snap.conv_id, snap.conv if snap.readable else None)
+        if self._load_sessions():
+            for conv_id, conv in self.tracker.conversations.items():
+                self._consider(conv_id, conv)
         self._sweep_locks()
         self._schedule()
 
-    def _load_sessions(self) -> None:
+    def _consider(self, conv_id: str, conv: Conversation | None) -> None:
+        """Keep `conv` as a delivery candidate while its assignment names a local session."""
+        self._candidates.pop(conv_id, None)
+        if conv is None or conv.status != IN_PROGRESS:
+            return
+        block = conv.assignment()
+        if block is None or not any(t != MODERATOR and t in self.sessions for t in block.next
+                                    or ()):
+            return
+        self._candidates[conv_id] = (conv, assignment_id(block))
+
+    def _load_sessions(self) -> bool:
+        """Read this host's sessions.yaml if it changed; True when it did."""
         path = sessions_path(self.root, self.host)
         try:
             st = os.stat(path)
@@ -207,17 +234,18 @@ class Watcher:
         except FileNotFoundError:
             sig = "missing"
         if sig == self._sessions_sig:
-            return
+            return False
         try:
             sessions = load_sessions(self.root, self.host)
         except StoreError as exc:
             self._fail(exc.message)
-            return
+            return False
         self._sessions_sig = sig
         if set(sessions) != set(self.sessions):
             self._emit("sessions", "sessions on this host: " + (", ".join(sorted(sessions))
                        or "none"), sessions=sorted(sessions))
         self.sessions = sessions
+        return True
 
     def _sweep_locks(self) -> None:
         locks = self.tracker.locks
@@ -234,15 +262,12 @@ class Watcher:
     # --- deliveries -----------------------------------------------------------------------
 
     def _schedule(self) -> None:
+        """Start a delivery for every local target of a candidate not yet handled."""
         assert self._pool is not None and self._cursor is not None
-        for conv in self.tracker.conversations.values():
-            if conv.status != IN_PROGRESS:
-                continue
+        for conv_id, (conv, aid) in list(self._candidates.items()):
             block = conv.assignment()
-            if block is None or not block.next:
-                continue
-            aid = assignment_id(block)
-            for target in block.next:
+            pending = 0
+            for target in block.next if block and block.next else ():
                 session = self.sessions.get(target)
                 if target == MODERATOR or session is None:
                     continue
@@ -250,11 +275,14 @@ class Watcher:
                 with self._cursor_lock:
                     if self._cursor.state(*key) is not None:
                         continue
+                pending += 1
                 with self._inflight_lock:
                     if key in self._inflight:
                         continue
                     self._inflight.add(key)
                 self._pool.submit(self._deliver, conv, aid, session)
+            if not pending:
+                del self._candidates[conv_id]  # every local target handled
 
     def _deliver(self, conv: Conversation, aid: str, session: Session) -> None:
         key = (conv.id, aid, session.name)

@@ -16,31 +16,41 @@ GLYPHS = {"needs": ("●", "bold yellow"), "IN-PROGRESS": ("▶", "green"),
           PAUSED: ("‖", "yellow"), CLOSED: ("✓", "dim"), "unreadable": ("!", "bold red")}
 
 
-def row_text(row: Row, now: float) -> Text:
+def row_text(row: Row, now: float, width: int = 0) -> Text:
     """Two lines: status and topic; participants, turns, next and how long it waits."""
     conv = row.conv
     if conv is None:
         glyph, style = GLYPHS["unreadable"]
-        return Text.assemble((f"{glyph} ", style), (row.id, "bold"), "\n",
-                             (f"  unreadable: {sanitise_line(row.error or '?')}", "red"))
+        return _two_lines(Text.assemble((f"{glyph} ", style), (row.id, "bold")),
+                          Text(f"  unreadable: {sanitise_line(row.error or '?')}", style="red"),
+                          width)
     glyph, style = GLYPHS["needs"] if row.needs_you else GLYPHS.get(conv.status, ("?", ""))
     first = Text.assemble((f"{glyph} ", style), (sanitise_line(conv.topic) or conv.id, "bold"))
     if conv.edited_by_hand:
         first.append("  (edited by hand)", style="italic dim")
+    # Most useful first, so a narrow list still shows who is waiting and for how long.
     second = Text("  ", style="dim")
-    second.append(sanitise_line(join_names(conv.participants)))
-    second.append(f" · {conv.turns}/{conv.max_turns}")
     if conv.status == CLOSED:
-        second.append(" · closed")
+        second.append("closed")
     elif conv.next:
         names = ["you" if n == MODERATOR else n for n in conv.next]
-        second.append(" · next ")
+        second.append("next ")
         second.append(sanitise_line(", ".join(names)),
                       style="bold yellow" if row.needs_you else "bold")
         if row.waiting_since is not None:
             second.append(f" {clock.age(now - row.waiting_since)}")
     if conv.status == PAUSED:
         second.append(" · paused", style="yellow")
+    second.append(f" · {conv.turns}/{conv.max_turns} · ")
+    second.append(sanitise_line(join_names(conv.participants)))
+    return _two_lines(first, second, width)
+
+
+def _two_lines(first: Text, second: Text, width: int) -> Text:
+    """Each line cut with an ellipsis, never wrapped: every row is two lines high."""
+    if width > 0:
+        for line in (first, second):
+            line.truncate(width, overflow="ellipsis")
     return Text.assemble(first, "\n", second)
 
 
@@ -50,6 +60,8 @@ class ConversationList(OptionList):
     def __init__(self, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self._ids: list[str] = []
+        self._rows: list[Row] = []
+        self._now = 0.0
 
     @property
     def selected_id(self) -> str | None:
@@ -61,8 +73,11 @@ class ConversationList(OptionList):
         """Replace the options, keeping `keep` (default: the current one) highlighted."""
         keep = keep or self.selected_id
         self._ids = [row.id for row in rows]
+        self._now = now
+        self._rows = rows
         self.clear_options()
-        self.add_options([Option(row_text(row, now), id=row.id) for row in rows])
+        width = self._line_width()
+        self.add_options([Option(row_text(row, now, width), id=row.id) for row in rows])
         if not rows:
             return
         self.highlighted = self._ids.index(keep) if keep in self._ids else 0
@@ -70,4 +85,13 @@ class ConversationList(OptionList):
     def refresh_row(self, row: Row, now: float) -> None:
         """Redraw one conversation's option in place."""
         if row.id in self._ids:
-            self.replace_option_prompt(row.id, row_text(row, now))
+            self.replace_option_prompt(row.id, row_text(row, now, self._line_width()))
+
+    def _line_width(self) -> int:
+        # The option's padding takes 2 columns; 0 until the list has been laid out.
+        return max(0, self.scrollable_content_region.width - 2)
+
+    def on_resize(self) -> None:
+        """Cut the rows again for the new width."""
+        if self._rows:
+            self.show(self._rows, self._now)
