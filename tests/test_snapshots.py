@@ -54,39 +54,39 @@ def showing(topic: str | None, *keys: str, settle: float = 0.3) -> Before:
     return before
 
 
-def test_live_conversation_with_receipts(app: TalkroomApp, snap_compare) -> None:  # noqa: ANN001
+def test_live_conversation_with_receipts(app: TalkroomApp, snap_compare) -> None:
     assert snap_compare(app, terminal_size=SIZE, run_before=showing("Which queue"))
 
 
-def test_paused(app: TalkroomApp, snap_compare) -> None:  # noqa: ANN001
+def test_paused(app: TalkroomApp, snap_compare) -> None:
     assert snap_compare(app, terminal_size=SIZE, run_before=showing("Logging"))
 
 
-def test_closed(app: TalkroomApp, snap_compare) -> None:  # noqa: ANN001
+def test_closed(app: TalkroomApp, snap_compare) -> None:
     assert snap_compare(app, terminal_size=SIZE, run_before=showing("Test runner"))
 
 
-def test_needs_you(app: TalkroomApp, snap_compare) -> None:  # noqa: ANN001
+def test_needs_you(app: TalkroomApp, snap_compare) -> None:
     assert snap_compare(app, terminal_size=SIZE, run_before=showing("Release"))
 
 
-def test_unreadable_file(app: TalkroomApp, snap_compare) -> None:  # noqa: ANN001
+def test_unreadable_file(app: TalkroomApp, snap_compare) -> None:
     assert snap_compare(app, terminal_size=SIZE, run_before=showing("broken-file"))
 
 
-def test_hostile_text_is_inert(app: TalkroomApp, snap_compare) -> None:  # noqa: ANN001
+def test_hostile_text_is_inert(app: TalkroomApp, snap_compare) -> None:
     assert snap_compare(app, terminal_size=SIZE, run_before=showing("Hostile"))
 
 
-def test_80x24(app: TalkroomApp, snap_compare) -> None:  # noqa: ANN001
+def test_80x24(app: TalkroomApp, snap_compare) -> None:
     assert snap_compare(app, terminal_size=(80, 24), run_before=showing("Which queue"))
 
 
-def test_light_theme(app: TalkroomApp, snap_compare) -> None:  # noqa: ANN001
+def test_light_theme(app: TalkroomApp, snap_compare) -> None:
     assert snap_compare(app, terminal_size=SIZE, run_before=showing("Which queue", "t"))
 
 
 @pytest.mark.parametrize("key", ["n", "i", "p", "c", "e", "o", "question_mark"],
                          ids=["next", "inject", "pause", "close", "extend", "open", "help"])
-def test_dialogs(app: TalkroomApp, snap_compare, key: str) -> None:  # noqa: ANN001
+def test_dialogs(app: TalkroomApp, snap_compare, key: str) -> None:
     assert snap_compare(app, terminal_size=SIZE, run_before=showing("Which queue", key))

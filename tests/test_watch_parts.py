@@ -53,8 +53,12 @@ def test_unsafe_paths_never_reach_the_line(talk: Talk) -> None:
     assert LINE_RE.match(line) and "tälks" not in line and f"talkroom show {conv.id}" in line
     line = build_line(conv, "beta", Path("/my talks/c.md"), Path("/my talks; rm -rf ~"))
     assert "--root '/my talks; rm -rf ~'" in line and not line.endswith(";")
-    long = Path("/" + "x" * 390)
-    assert len(build_line(conv, "beta", long / "c.md", long)) <= 400
+    long = Path("/" + "x" * 200)  # a deep root: the path to read is dropped, never --root
+    line = build_line(conv, "beta", long / "c.md", long)
+    assert len(line) <= 400 and line.endswith(f"--next alpha --root {long}")
+    assert f"talkroom show {conv.id}" in line
+    huge = Path("/" + "y" * 390)
+    assert build_line(conv, "beta", huge / "c.md", huge).endswith("--as beta --next alpha")
 
 
 def test_hostile_names_in_a_file_are_refused_before_typing() -> None:

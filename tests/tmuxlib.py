@@ -64,11 +64,14 @@ class TmuxServer:
         """The server's pid."""
         return int(self.run("display-message", "-p", "-t", "base", "#{pid}").strip())
 
-    def pane(self, command: list[str] | None = None, cwd: Path | None = None) -> str:
+    def pane(self, command: list[str] | None = None, cwd: Path | None = None,
+             env: dict[str, str] | None = None) -> str:
         """A new window running `command` (None: the default shell); its pane id."""
         args = ["new-window", "-d", "-P", "-F", "#{pane_id}", "-t", "base:"]
         if cwd is not None:
             args += ["-c", str(cwd)]
+        for key, value in (env or {}).items():
+            args += ["-e", f"{key}={value}"]
         if command is not None:
             args.append(shlex.join(command))
         return self.run(*args).strip()

@@ -29,8 +29,7 @@ def build_line(conv: Conversation, target: str, path: Path, root: Path) -> str:
     """`[talkroom] your turn in <id> (turn N/M): read <path>, then run: talkroom reply ...`.
 
     Every part is a validated name, a number or a local absolute path that is printable
-    ASCII; anything else is left out (the agent can still `talkroom show <id>`). Raises
-    ValueError when even the short form cannot be made safe.
+    ASCII; anything else is left out. Raises ValueError for an invalid name.
     """
     for name in (conv.id, target):
         if not NAME_RE.match(name):
@@ -41,16 +40,21 @@ def build_line(conv: Conversation, target: str, path: Path, root: Path) -> str:
     turn = f"turn {conv.turns + 1}/{conv.max_turns}"
     command = f"talkroom reply {conv.id} --as {target} --next {after}"
     root_text = str(root)
+    with_root = command
     if root_text.isascii() and root_text.isprintable():
         quoted = root_text if _SHELL_SAFE.match(root_text) else shlex.quote(root_text)
-        command += f" --root {quoted}"
+        with_root += f" --root {quoted}"
     where = str(path)
-    read = f"read {where}" if where.isascii() and where.isprintable() else (
-        f"read it with: talkroom show {conv.id}"
-    )
-    line = f"[talkroom] your turn in {conv.id} ({turn}): {read}, then run: {command}"
-    if len(line) > 400:
-        line = f"[talkroom] your turn in {conv.id} ({turn}): talkroom show {conv.id}, " \
-               f"then run: talkroom reply {conv.id} --as {target} --next {after}"
+    head = f"[talkroom] your turn in {conv.id} ({turn}): "
+    # The first line that fits, in order of what matters: the exact reply command with its
+    # root above all, then how to read the conversation.
+    readable = where.isascii() and where.isprintable()
+    candidates = [
+        *([f"{head}read {where}, then run: {with_root}"] if readable else []),
+        f"{head}read it with: talkroom show {conv.id}, then run: {with_root}",
+        f"{head}then run: {with_root}",
+        f"{head}then run: {command}",
+    ]
+    line = next((c for c in candidates if len(c) <= 400), candidates[-1])
     validate_line(line)
     return line

@@ -1,0 +1,59 @@
+"""`talkroom demo`, run as a user runs it: in a terminal, moderated by keys, cleaned up on quit."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from talkroom.core import store
+from talkroom.demo.run import AGENTS, prepare
+from talkroom.watch import registry
+from tests.tmuxlib import TmuxServer, wait_for
+
+pytestmark = pytest.mark.tmux
+
+
+def test_prepare_registers_three_agents_and_opens_the_debate() -> None:
+    base = Path(tempfile.mkdtemp(prefix="tr-demo-", dir="/tmp"))
+    root, tmux, conv_id = prepare(base, "demo-host", "mod")
+    try:
+        sessions = registry.load_sessions(root, "demo-host")
+        assert sorted(sessions) == sorted(name for name, _, _ in AGENTS)
+        conv = store.load(root.conversation(conv_id))
+        assert conv.max_turns == 12 and conv.next == ["ada"] and conv.turns == 1
+        assert all(tmux.run("display-message", "-p", "-t", s.pane.pane_id, "#{pane_id}")
+                   for s in sessions.values())
+    finally:
+        tmux.kill()
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def test_the_demo_in_a_terminal(tmux_server: TmuxServer, tmp_path: Path) -> None:
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    pane = tmux_server.pane([sys.executable, "-m", "talkroom", "demo"], cwd=tmp_path,
+                            env={"TMPDIR": str(scratch)})
+    wait_for(lambda: "Which queue backend" in tmux_server.capture(pane), 20,
+             what="the console with the debate")
+    demo_dirs = list(scratch.glob("talkroom-demo-*"))
+    assert demo_dirs, "the demo made no temporary root"
+    try:
+        wait_for(lambda: "turn 2/12" in tmux_server.capture(pane), 30, every=0.2,
+                 what="the first agent's reply, delivered by the watcher inside")
+    except AssertionError:
+        print(tmux_server.capture(pane))
+        raise
+    tmux_server.run("send-keys", "-t", pane, "p")
+    wait_for(lambda: "Pause" in tmux_server.capture(pane), 5, what="the pause dialog")
+    tmux_server.run("send-keys", "-t", pane, "-l", "--", "coffee")
+    tmux_server.run("send-keys", "-t", pane, "Enter")
+    wait_for(lambda: "paused: coffee" in tmux_server.capture(pane), 10, what="paused")
+    tmux_server.run("send-keys", "-t", pane, "q")
+    wait_for(lambda: pane not in tmux_server.run("list-panes", "-a", "-F", "#{pane_id}"), 15,
+             what="the demo to exit")
+    leftovers = [d for d in demo_dirs if d.exists()]
+    assert leftovers == [], "the demo's temporary root was not removed"
