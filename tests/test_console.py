@@ -361,3 +361,26 @@ async def test_a_watcher_elsewhere_is_shown_not_replaced(data: Root) -> None:
             assert "elsewhere" in screen_text(app)
     finally:
         other.release()
+
+
+async def test_changes_arriving_under_an_open_dialog(data: Root) -> None:
+    app = make_app(data)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await started(pilot, app)
+        await select(pilot, app, "Which queue backend?")
+        await pilot.press("i")
+        c = conv(data, "Which queue backend?")
+        ops.run(ops.plan_reply(data, c.id, author="linus", next_=["ada"], body="meanwhile"),
+                "h")
+        receipt_dir = data.host_dir("other-host")
+        from talkroom.watch.receipts import Receipt, append_receipt
+
+        append_receipt(data, "other-host", Receipt("other-host", consoledata.NOW, c.id,
+                                                   c.blocks[-1].block_id, 9, "ada", "%9",
+                                                   "deferred:busy", None))
+        await wait_until(pilot, lambda: app.state.conversation(c.id).turns == 5)
+        await wait_until(pilot, lambda: app.state.receipts.get((c.id, c.blocks[-1].block_id)))
+        assert isinstance(app.screen, WriteDialog) and receipt_dir.exists()
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: len(app.transcript.conv.blocks) == 6)
+        assert app.transcript.conv.blocks[-1].body == "meanwhile"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
+from rich.text import Text
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
@@ -132,28 +133,36 @@ class TalkroomApp(App[None]):
     # --- layout and life cycle ------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
+        # Held by reference: App.query_one searches only the active screen, which is a
+        # dialog whenever one is open.
+        self.filter_input = Input(placeholder="filter (f)", id="filter")
+        self.listing = ConversationList(id="conversations")
+        self.conv_header = ConversationHeader(id="conv-header")
+        self.transcript = Transcript(self._receipts_for, clock.now, id="transcript")
+        self.unseen = Static("", id="unseen")
+        self.status_bar = StatusBar(id="status")
         yield Header()
         with Horizontal(id="main"):
             with Vertical(id="left"):
-                yield Input(placeholder="filter (f)", id="filter")
-                yield ConversationList(id="conversations")
+                yield self.filter_input
+                yield self.listing
             with Vertical(id="right"):
-                yield ConversationHeader(id="conv-header")
-                yield Transcript(self._receipts_for, clock.now, id="transcript")
-                yield Static("", id="unseen")
-        yield StatusBar(id="status")
+                yield self.conv_header
+                yield self.transcript
+                yield self.unseen
+        yield self.status_bar
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#unseen").display = False
-        self.query_one(ConversationList).border_title = "Conversations · all"
-        self.query_one(ConversationHeader).show(None, clock.now())
+        self.unseen.display = False
+        self.listing.border_title = "Conversations · all"
+        self.conv_header.show(None, clock.now())
         self.tailer.start()
         if self.watch:
             self._start_watcher()
         self._status()
         self.set_interval(5.0, self._tick)
-        self.query_one(ConversationList).focus()
+        self.listing.focus()
         for note in self.notes:
             self.notify(note, timeout=12)
 
@@ -208,7 +217,7 @@ class TalkroomApp(App[None]):
     def on_receipts_arrived(self, message: ReceiptsArrived) -> None:
         touched = self.state.add_receipts(message.receipts)
         if self.selected_id in touched:
-            self.query_one(Transcript).refresh_receipts()
+            self.transcript.refresh_receipts()
         self._status()
 
     def on_hosts_changed(self, message: HostsChanged) -> None:
@@ -242,11 +251,11 @@ class TalkroomApp(App[None]):
 
     def _tick(self) -> None:
         now = clock.now()
-        listing = self.query_one(ConversationList)
+        listing = self.listing
         for row in self.state.rows(self.status_filter, self._filter_text()):
             if row.waiting_since is not None:
                 listing.refresh_row(row, now)
-        self.query_one(ConversationHeader).show(self._selected_row(), now)
+        self.conv_header.show(self._selected_row(), now)
         self._status()
 
     # --- the list, the selection and the transcript ---------------------------------------
@@ -254,7 +263,7 @@ class TalkroomApp(App[None]):
     @property
     def selected_id(self) -> str | None:
         """The highlighted conversation."""
-        return self.query_one(ConversationList).selected_id
+        return self.listing.selected_id
 
     def selected(self) -> Conversation | None:
         """The highlighted conversation, if it is readable."""
@@ -266,22 +275,22 @@ class TalkroomApp(App[None]):
         return Row(snap) if snap is not None else None
 
     def _filter_text(self) -> str:
-        return self.query_one("#filter", Input).value.strip()
+        return self.filter_input.value.strip()
 
     def _refresh_list(self, keep: str | None = None) -> None:
         rows = self.state.rows(self.status_filter, self._filter_text())
-        listing = self.query_one(ConversationList)
+        listing = self.listing
         listing.show(rows, clock.now(), keep)
         listing.border_title = f"Conversations · {self.status_filter} ({len(rows)})"
 
     def _show_selected(self, grow: bool = False) -> None:
         conv = self.selected()
-        transcript = self.query_one(Transcript)
+        transcript = self.transcript
         if grow and conv is not None:
             transcript.grow(conv)
         else:
             transcript.show(conv)
-        self.query_one(ConversationHeader).show(self._selected_row(), clock.now())
+        self.conv_header.show(self._selected_row(), clock.now())
         self.refresh_bindings()
 
     def _receipts_for(self, conv_id: str, block: Block) -> list[Receipt]:
@@ -289,7 +298,7 @@ class TalkroomApp(App[None]):
 
     @on(OptionList.OptionHighlighted, "#conversations")
     def _highlighted(self) -> None:
-        transcript = self.query_one(Transcript)
+        transcript = self.transcript
         if transcript.conv is None or transcript.conv.id != self.selected_id:
             self._show_selected()
 
@@ -300,15 +309,15 @@ class TalkroomApp(App[None]):
 
     @on(Input.Submitted, "#filter")
     def _filter_done(self) -> None:
-        self.query_one(ConversationList).focus()
+        self.listing.focus()
 
     def on_transcript_unseen(self, message: Transcript.Unseen) -> None:
-        label = self.query_one("#unseen", Static)
-        label.update(f"▼ {message.count} new: press End to jump to them")
+        label = self.unseen
+        label.update(Text(f"▼ {message.count} new: press End to jump to them"))
         label.display = message.count > 0
 
     def _status(self) -> None:
-        self.query_one(StatusBar).show(str(self.root.path), self.host, self.tailer.mode,
+        self.status_bar.show(str(self.root.path), self.host, self.tailer.mode,
                                        self.watcher_info, self.state, self.root_error,
                                        clock.now())
 
@@ -350,7 +359,7 @@ class TalkroomApp(App[None]):
             self.watcher.wake()
 
     def _dialog_done(self, done: bool | None) -> None:
-        self.query_one(ConversationList).focus()
+        self.listing.focus()
 
     def action_set_next(self) -> None:
         """Set who speaks now."""
@@ -464,7 +473,7 @@ class TalkroomApp(App[None]):
 
     def action_focus_filter(self) -> None:
         """Type to narrow the list."""
-        self.query_one("#filter", Input).focus()
+        self.filter_input.focus()
 
     def action_status_filter(self, status: str) -> None:
         """Show all, live, paused or closed conversations."""
@@ -475,11 +484,11 @@ class TalkroomApp(App[None]):
 
     def action_jump_to_end(self) -> None:
         """Scroll the transcript to its newest block."""
-        self.query_one(Transcript).jump_to_end()
+        self.transcript.jump_to_end()
 
     def action_load_earlier(self) -> None:
         """Mount earlier blocks of a long conversation."""
-        self.query_one(Transcript).load_earlier()
+        self.transcript.load_earlier()
 
     def action_toggle_theme(self) -> None:
         """Dark or light."""
@@ -491,8 +500,8 @@ class TalkroomApp(App[None]):
 
     def key_escape(self) -> None:
         """Leave the filter field."""
-        if self.focused is self.query_one("#filter", Input):
-            self.query_one(ConversationList).focus()
+        if self.focused is self.filter_input:
+            self.listing.focus()
 
 
 def run_console(root: Root, host: str, config: Config, *, watch: bool, poll: bool | None,
