@@ -158,8 +158,6 @@ class TalkroomApp(App[None]):
         self.listing.border_title = "Conversations · all"
         self.conv_header.show(None, clock.now())
         self.tailer.start()
-        if self.watch:
-            self._start_watcher()
         self._status()
         self.set_interval(5.0, self._tick)
         self.listing.focus()
@@ -189,9 +187,12 @@ class TalkroomApp(App[None]):
         except (OSError, TalkError) as exc:
             self.watcher_info.error = str(exc)
             return
+        finally:
+            self._status()
         self.watcher = watcher
         self.watcher_info.running = True
         self.watcher_info.mode = watcher.mode
+        self._status()
 
     # --- what the producers report --------------------------------------------------------
 
@@ -199,6 +200,10 @@ class TalkroomApp(App[None]):
         newly = self.state.apply(message.updates, message.removed)
         first = not self.loaded
         self.loaded = True
+        if first and self.watch:
+            # After the first paint: the watcher's own first read of every file would
+            # otherwise compete with the tailer's for the interpreter.
+            self.call_after_refresh(self._start_watcher)
         keep = self._select_next if self._select_next in self.state.snapshots else None
         if first and keep is None:
             readable = [r for r in self.state.rows() if r.conv is not None]

@@ -22,6 +22,9 @@ HEADING_RE = re.compile(
     r"^(?:#{1,6} *)?(Opening|Reply|Moderator) -- (.+?) @ (.+?)"
     r"(?: <!-- ([0-9a-z][0-9a-z-]{0,62}) -->)?[ \t\r]*$"
 )
+# A heading anywhere in the text: one scan finds every block (body lines that look like
+# headings are escaped, so they never match).
+_HEADING_LINE = re.compile(HEADING_RE.pattern, re.M)
 _TURN_RE = re.compile(r"^Turn (\d+)/(\d+)\s*$")
 _ACTION_RE = re.compile(r"^Action: *([a-z-]+)\s*$")
 _CHANGE_RE = re.compile(r"^([a-z][a-z ]*): (.*) -> (.*)$")
@@ -46,6 +49,8 @@ def escape_body(body: str) -> str:
 
 def unescape_body(text: str) -> str:
     """Undo escape_body."""
+    if "\\" not in text:
+        return text  # nothing was escaped: the common case
     return "\n".join(ln[1:] if _ESCAPED.match(ln) else ln for ln in text.split("\n"))
 
 
@@ -111,35 +116,35 @@ def render(conv: Conversation) -> bytes:
     return data + f"<!-- talkroom revision={conv.revision} sha256={digest(data)} -->\n".encode()
 
 
-def _parse_block(lines: list[str], first_line: int) -> Block:
-    """Parse one block's lines (the heading first, each ending in \\n)."""
-    m = HEADING_RE.match(lines[0].rstrip("\n"))
+def _parse_block(text: str, first_line: int) -> Block:
+    """Parse one block's text: its heading line, then everything up to the next heading."""
+    heading, _, rest_text = text.partition("\n")
+    m = HEADING_RE.match(heading)
     assert m is not None
     block = Block(kind=m.group(1), author=m.group(2).strip(), at=m.group(3).strip(),
-                  block_id=m.group(4), raw="".join(lines), line=first_line)
-    rest = [ln.rstrip("\n") for ln in lines[1:]]
+                  block_id=m.group(4), raw=text, line=first_line)
+    rest = rest_text.split("\n")  # \n only: CR and the other line breaks are data
     i = 0
-    if i < len(rest):
-        if block.kind != "Moderator" and (t := _TURN_RE.match(rest[i])):
-            block.turn, block.budget = int(t.group(1)), int(t.group(2))
+    if block.kind != "Moderator" and (t := _TURN_RE.match(rest[0])):
+        block.turn, block.budget = int(t.group(1)), int(t.group(2))
+        i = 1
+    elif block.kind == "Moderator" and (a := _ACTION_RE.match(rest[0])):
+        block.action = a.group(1)
+        i = 1
+        while i < len(rest) and (c := _CHANGE_RE.match(rest[i])):
+            block.changes.append((c.group(1), c.group(2), c.group(3)))
             i += 1
-        elif block.kind == "Moderator" and (a := _ACTION_RE.match(rest[i])):
-            block.action = a.group(1)
-            i += 1
-            while i < len(rest) and (c := _CHANGE_RE.match(rest[i])):
-                block.changes.append((c.group(1), c.group(2), c.group(3)))
-                i += 1
     if i < len(rest) and rest[i] == "":
         i += 1
-    content = rest[i:]
-    while content and content[-1] == "":
-        content.pop()
-    if content and (n := _NEXT_RE.match(content[-1])):
+    end = len(rest)
+    while end > i and rest[end - 1] == "":
+        end -= 1
+    if end > i and (n := _NEXT_RE.match(rest[end - 1])):
         block.next = split_names(n.group(1))
-        content.pop()
-        while content and content[-1] == "":
-            content.pop()
-    block.body = unescape_body("\n".join(content))
+        end -= 1
+        while end > i and rest[end - 1] == "":
+            end -= 1
+    block.body = unescape_body("\n".join(rest[i:end]))
     return block
 
 
@@ -174,25 +179,16 @@ def parse(data: bytes, conv_id: str = "") -> Conversation:
     header = parse_header(header_text, first_line=2)
     line_no = text.count("\n", 0, end.end()) + 1
     rest = text[end.end() :]
-    # Split on \n only: CR and the other Unicode line breaks are data.
-    lines = rest.split("\n")
-    lines = [ln + "\n" for ln in lines[:-1]] + ([lines[-1]] if lines[-1] else [])
-    preamble: list[str] = []
+    starts = [m.start() for m in _HEADING_LINE.finditer(rest)]
     blocks: list[Block] = []
-    current: list[str] | None = None
-    first = line_no
-    for offset, ln in enumerate(lines):
-        if ln[:1] in "#ORM" and HEADING_RE.match(ln.rstrip("\n")):
-            if current is not None:
-                blocks.append(_parse_block(current, first))
-            current, first = [ln], line_no + offset
-        elif current is None:
-            preamble.append(ln)
-        else:
-            current.append(ln)
-    if current is not None:
-        blocks.append(_parse_block(current, first))
-    conv = Conversation(conv_id, header, blocks, "".join(preamble))
+    seen, seen_line = 0, line_no
+    for i, start in enumerate(starts):
+        seen_line += rest.count("\n", seen, start)
+        seen = start
+        stop = starts[i + 1] if i + 1 < len(starts) else len(rest)
+        blocks.append(_parse_block(rest[start:stop], seen_line))
+    preamble = rest[: starts[0]] if starts else rest
+    conv = Conversation(conv_id, header, blocks, preamble)
     conv.trailer_ok = trailer_ok and not conv.legacy and trailer_rev == conv.revision
     _check(conv, header_text)
     return conv
