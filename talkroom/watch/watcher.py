@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from talkroom import __version__
 from talkroom.core import clock, lock
-from talkroom.core.errors import StoreError
+from talkroom.core.errors import BadInput, StoreError
 from talkroom.core.model import IN_PROGRESS, Block, Conversation
 from talkroom.core.names import MODERATOR
 from talkroom.core.paths import Root
@@ -91,7 +91,10 @@ class Watcher:
         self.heartbeat_interval = heartbeat
         self.on_event = on_event or (lambda event: None)
         self.workers = workers
-        self.profiles: dict[str, Profile] = profiles_from_config(profiles or {})
+        try:
+            self.profiles: dict[str, Profile] = profiles_from_config(profiles or {})
+        except ValueError as exc:
+            raise BadInput(f"the config's profiles: {exc}; fix the config file") from None
         self.tracker = Tracker(root, poll=poll)
         self.mode = self.tracker.mode
         self.started_at = ""
