@@ -39,8 +39,9 @@ def tmux(sock: str, *args: str) -> str:
                           check=True).stdout
 
 
-def start_watcher(root: Root, poll: bool, interval: float = 1.0) -> subprocess.Popen[str]:
-    args = [sys.executable, "-m", "talkroom", "--root", str(root.path), "--host", HOST,
+def start_watcher(root: Root, poll: bool, interval: float = 1.0,
+                  host: str = HOST) -> subprocess.Popen[str]:
+    args = [sys.executable, "-m", "talkroom", "--root", str(root.path), "--host", host,
             "--watch-only", "--json", "--interval", str(interval)]
     if poll:
         args.append("--poll")

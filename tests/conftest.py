@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -15,6 +16,7 @@ import pytest
 
 from talkroom.cli import main
 from talkroom.core.paths import Root
+from tests.netfs import SshfsPair, netfs_unavailable_reason
 from tests.tmuxlib import TmuxServer, need_tmux
 
 _ENV_KEYS = (
@@ -127,3 +129,41 @@ def tmux_server() -> Iterator[TmuxServer]:
     finally:
         server.kill()
         shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def netfs_pair() -> Iterator[SshfsPair]:
+    """An sshd on 127.0.0.1 and one export mounted twice with sshfs: two "hosts"."""
+    reason = netfs_unavailable_reason()
+    if reason:
+        pytest.skip(reason)
+    with SshfsPair(count=2) as pair:
+        yield pair
+
+
+@pytest.fixture
+def shared(netfs_pair: SshfsPair, request: pytest.FixtureRequest) -> tuple[Root, Root]:
+    """A fresh talk root seen through mount 1 ("host-a") and mount 2 ("host-b")."""
+    name = re.sub(r"[^a-z0-9]+", "-", request.node.name.lower())[-60:].strip("-")
+    folder = netfs_pair.export / name
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir()
+    return (Root(netfs_pair.mounts[0] / name, "sshfs mount 1"),
+            Root(netfs_pair.mounts[1] / name, "sshfs mount 2"))
+
+
+_NETFS_OUTCOMES: dict[str, list[str]] = {}
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Remember how each network-filesystem test ended."""
+    if "netfs" in report.keywords and (report.when == "call" or report.skipped):
+        _NETFS_OUTCOMES.setdefault(report.outcome, []).append(report.nodeid)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Say in the log whether the sshfs tests ran, so a green run cannot hide skips."""
+    if _NETFS_OUTCOMES:
+        counts = ", ".join(f"{len(v)} {k}" for k, v in sorted(_NETFS_OUTCOMES.items()))
+        terminalreporter.write_line(f"network filesystem (sshfs) tests: {counts}")

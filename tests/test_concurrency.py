@@ -23,7 +23,7 @@ def hammer(root: Root, conv_id: str, writers: list[str], count: int, mode: str,
     procs = [
         subprocess.Popen(
             [sys.executable, str(HAMMER), str(targets[i % len(targets)]), conv_id, name,
-             str(count), ",".join(writers), str(start_at), mode],
+             str(count), ",".join(writers), str(start_at), mode, f"host-{i % len(targets)}"],
             stderr=subprocess.PIPE,
         )
         for i, name in enumerate(writers)

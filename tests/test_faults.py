@@ -20,13 +20,13 @@ def test_kill_9_at_random_points_never_breaks_a_file(talk: Talk) -> None:
     # A writer killed mid-commit leaves a lock without its holder line: only the stale
     # time can break that one, so the test shortens it.
     lock.set_stale_after(0.3)
-    outcomes = kill_writers_at_random(talk.root, result.first, rounds=120, host="test-host")
-    print(f"kill -9 outcomes over 120 rounds: {dict(outcomes)}")
-    assert sum(outcomes.values()) == 120
+    outcomes = kill_writers_at_random(talk.root, result.first, rounds=200, host="test-host")
+    print(f"kill -9 outcomes over 200 rounds: {dict(outcomes)}")
+    assert sum(outcomes.values()) == 200
     assert outcomes["lock with holder"] > 0, "no kill landed while a lock was held"
     conv = store.load(talk.root.conversation(result.first))
     afters = [b.body for b in conv.blocks if b.body.startswith("after kill")]
-    assert afters == [f"after kill {n}" for n in range(120)]
+    assert afters == [f"after kill {n}" for n in range(200)]
     broken = list(talk.root.conversations.glob(".*.lock.broken.*"))
     assert len(broken) == outcomes["lock with holder"] + outcomes["lock mid-commit"]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 import time
@@ -105,6 +106,9 @@ class Reader:
         except Unreadable as exc:
             return Snapshot(path, None, error=exc.message)
         except OSError as exc:
+            if exc.errno == errno.ESTALE:
+                # Network mounts: the file was replaced while we looked it up; read again.
+                return Snapshot(path, entry.last, pending=True)
             return Snapshot(path, entry.last, error=f"cannot read: {exc.strerror or exc}")
         # Change detection within this process only: Python's hash is enough and much
         # cheaper than SHA-256 (the trailer check in parse still uses SHA-256).
