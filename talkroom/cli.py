@@ -20,6 +20,8 @@ from talkroom.core.paths import Root
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (~3 ms at start)
 if TYPE_CHECKING:
     from talkroom.core.config import Config
+    from talkroom.core.model import Conversation
+    from talkroom.watch.receipts import Receipt
 
 Handler = Callable[["Context"], int]
 
@@ -407,6 +409,85 @@ def cmd_demo(ctx: Context) -> int:
     return run.run(ctx.host, ctx.config, keep=ctx.args.keep)
 
 
+def _readable(ctx: Context, conv_id: str) -> Conversation:
+    """One conversation, settled; a one-line error when it is missing or unreadable."""
+    from talkroom.core.store import Reader
+
+    path = ctx.root.conversation(conv_id)
+    snap = Reader().settle(path)
+    if snap.missing:
+        raise NotFound(f"no conversation {conv_id!r} in {path.parent}; check the id with "
+                       "'talkroom list' and the root with --root")
+    if not snap.readable or snap.conv is None:
+        raise StoreError(f"{path} is unreadable: {snap.error}; fix or move the file")
+    return snap.conv
+
+
+def _receipts_of(ctx: Context, conv_id: str) -> list[Receipt]:
+    from talkroom.watch.receipts import ReceiptTail
+
+    return [r for r in ReceiptTail(ctx.root).poll() if r.conversation == conv_id]
+
+
+def cmd_replay(ctx: Context) -> int:
+    """talkroom replay: step through a conversation's history in the console."""
+    conv = _readable(ctx, ctx.args.id)
+    from talkroom.console.app import run_console
+
+    return run_console(ctx.root, ctx.host, ctx.config, watch=False, poll=None,
+                       replay=conv.id)
+
+
+def cmd_search(ctx: Context) -> int:
+    """talkroom search: matches in topics, bodies, participants and resolutions."""
+    import json
+
+    from talkroom.core.search import search
+    from talkroom.core.store import Reader, conversation_files
+
+    a = ctx.args
+    snaps = Reader().settle_all(conversation_files(ctx.root.conversations))
+    convs = sorted((s.conv for s in snaps if s.readable and s.conv is not None),
+                   key=lambda c: c.updated_at, reverse=True)
+    participant = None
+    if a.participant:
+        from talkroom.core.names import check_name
+
+        participant = check_name(a.participant, "--participant name")
+    hits = search(convs, a.query, status=_STATUS_FILTER.get(a.status), participant=participant)
+    if a.json:
+        print(json.dumps([h.to_json() for h in hits], ensure_ascii=False))
+        return 0
+    for hit in hits:
+        where = f"turn {hit.turn}" if hit.turn is not None else (
+            f"block {hit.block + 1}" if hit.block is not None else hit.field)
+        print(f"{hit.conv_id}  {where}  {hit.snippet}")
+    if not hits:
+        print(f"nothing matches {a.query!r}", file=sys.stderr)
+    return 0
+
+
+def cmd_export(ctx: Context) -> int:
+    """talkroom export: a conversation as Markdown or as one self-contained HTML page."""
+    from talkroom import export
+
+    a = ctx.args
+    conv = _readable(ctx, a.id)
+    fmt = a.format or ("html" if a.output and a.output.endswith((".html", ".htm")) else "md")
+    text = export.to_html(conv, _receipts_of(ctx, conv.id)) if fmt == "html" \
+        else export.to_markdown(conv)
+    if not a.output or a.output == "-":
+        sys.stdout.write(text)
+        return 0
+    out = Path(a.output)
+    try:
+        out.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise StoreError(f"cannot write {out}: {exc.strerror}; choose another -o") from None
+    print(f"exported {conv.id} to {out.absolute()}")
+    return 0
+
+
 def cmd_main(ctx: Context) -> int:
     """talkroom without a command: the console, or the headless watcher."""
     a = ctx.args
@@ -526,6 +607,21 @@ def _args_name(p: argparse.ArgumentParser) -> None:
     p.add_argument("name", metavar="NAME")
 
 
+def _args_search(p: argparse.ArgumentParser) -> None:
+    p.add_argument("query", metavar="QUERY", help="words that must all appear (any case)")
+    p.add_argument("--status", choices=["in-progress", "paused", "closed", "all"],
+                   default="all", help="only conversations with this status")
+    p.add_argument("--participant", metavar="NAME", help="only conversations with NAME")
+    p.add_argument("--json", action="store_true", help="one JSON array")
+
+
+def _args_export(p: argparse.ArgumentParser) -> None:
+    p.add_argument("id", metavar="ID")
+    p.add_argument("--format", choices=["md", "html"],
+                   help="Markdown or one self-contained HTML page (default: from -o, else md)")
+    p.add_argument("-o", "--output", metavar="FILE", help="write here (default: stdout)")
+
+
 def _args_demo(p: argparse.ArgumentParser) -> None:
     p.add_argument("--keep", action="store_true",
                    help="keep the temporary root and the agents' tmux server on quit")
@@ -555,6 +651,11 @@ COMMANDS: list[tuple[str, tuple[str, ...], Handler, Callable[[argparse.ArgumentP
      "record this tmux pane as a session on this host (run it inside the agent's pane)"),
     ("unregister", (), cmd_unregister, _args_name, "forget a session on this host"),
     ("sessions", (), cmd_sessions, _args_sessions, "list every host's registered sessions"),
+    ("replay", (), cmd_replay, _args_id, "step through a conversation's history (console)"),
+    ("search", (), cmd_search, _args_search,
+     "search topics, bodies, participants and resolutions of every conversation"),
+    ("export", (), cmd_export, _args_export,
+     "a conversation as clean Markdown or as one self-contained HTML page"),
     ("demo", (), cmd_demo, _args_demo,
      "three stand-in agents debate in a private tmux server; you moderate (needs tmux)"),
 ]

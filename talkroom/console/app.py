@@ -27,7 +27,9 @@ from talkroom.console.screens.dialogs import (
     OpenDialog,
     Write,
 )
+from talkroom.console.screens.finder import DecisionsScreen, SearchScreen
 from talkroom.console.screens.help import HelpScreen
+from talkroom.console.screens.replay import ReplayScreen
 from talkroom.console.state import FILTERS, ConsoleState, Row
 from talkroom.console.tailer import Tailer
 from talkroom.console.widgets.conversation_list import ConversationList
@@ -39,6 +41,7 @@ from talkroom.core.errors import BadInput, TalkError
 from talkroom.core.model import CLOSED, IN_PROGRESS, PAUSED, Block, Conversation
 from talkroom.core.paths import Root
 from talkroom.core.sanitise import sanitise_line
+from talkroom.core.search import Hit, Index, search
 from talkroom.watch.hostlock import WatcherBusy
 from talkroom.watch.receipts import Receipt
 from talkroom.watch.watcher import Watcher
@@ -49,6 +52,7 @@ CONVERSATION_ACTIONS = {
     "pause": (IN_PROGRESS,), "resume": (PAUSED,), "close_conversation": (IN_PROGRESS, PAUSED),
     "extend": (IN_PROGRESS, PAUSED), "nudge": (IN_PROGRESS,),
     "copy_id": (IN_PROGRESS, PAUSED, CLOSED), "copy_path": (IN_PROGRESS, PAUSED, CLOSED),
+    "replay": (IN_PROGRESS, PAUSED, CLOSED), "export": (IN_PROGRESS, PAUSED, CLOSED),
 }
 PALETTE = [
     ("set_next", "Set next", "Choose who speaks now"),
@@ -59,6 +63,10 @@ PALETTE = [
     ("extend", "Extend the budget", "Give the conversation more turns"),
     ("nudge", "Nudge", "Deliver the wake-up line to next again"),
     ("open_conversation", "Open a conversation", "Start a new conversation"),
+    ("replay", "Replay", "Step through the selected conversation's history"),
+    ("search", "Search", "Search every conversation"),
+    ("export", "Export", "The selected conversation as Markdown or HTML"),
+    ("decisions", "Decisions", "Every conversation closed with a resolution"),
     ("copy_id", "Copy the id", "Copy the selected conversation's id"),
     ("copy_path", "Copy the path", "Copy the selected conversation's file path"),
     ("toggle_theme", "Switch theme", "Dark or light"),
@@ -90,6 +98,10 @@ class TalkroomApp(App[None]):
         Binding("e", "extend", "Extend", id="extend"),
         Binding("u", "nudge", "Nudge", id="nudge"),
         Binding("o", "open_conversation", "Open", id="open"),
+        Binding("R", "replay", "Replay", show=False, id="replay"),
+        Binding("slash", "search", "Search", show=False, id="search"),
+        Binding("x", "export", "Export", show=False, id="export"),
+        Binding("d", "decisions", "Decisions", show=False, id="decisions"),
         Binding("y", "copy_id", "Copy id", show=False),
         Binding("Y", "copy_path", "Copy path", show=False),
         Binding("f", "focus_filter", "Filter", show=False),
@@ -106,9 +118,12 @@ class TalkroomApp(App[None]):
 
     def __init__(self, root: Root, host: str, config: Config, *, watch: bool = True,
                  poll: bool | None = None, moderator: str | None = None,
-                 subtitle: str = "", notes: list[str] | None = None) -> None:
+                 subtitle: str = "", notes: list[str] | None = None,
+                 replay: str | None = None) -> None:
         super().__init__()
         self.notes = notes or []
+        self.replay_only = replay  # `talkroom replay ID`: show it, quit when it closes
+        self.search_index = Index()
         self.root = root
         self.host = host
         self.config = config
@@ -217,12 +232,16 @@ class TalkroomApp(App[None]):
             self._show_selected(grow=not first)
         if newly and not first:
             self._needs_you(newly)
+        self._extend_replays(changed)
+        if first and self.replay_only:
+            self._replay(self.replay_only)
         self.refresh_bindings()
 
     def on_receipts_arrived(self, message: ReceiptsArrived) -> None:
         touched = self.state.add_receipts(message.receipts)
         if self.selected_id in touched:
             self.transcript.refresh_receipts()
+        self._extend_replays(touched)
         self._status()
 
     def on_hosts_changed(self, message: HostsChanged) -> None:
@@ -462,6 +481,87 @@ class TalkroomApp(App[None]):
         else:
             self.call_from_thread(self.notify, done)
 
+    def _conversation_receipts(self, conv_id: str) -> list[Receipt]:
+        return [r for (cid, _), rs in self.state.receipts.items() if cid == conv_id for r in rs]
+
+    def _replay(self, conv_id: str) -> None:
+        conv = self.state.conversation(conv_id)
+        if conv is None:
+            self.notify(f"{conv_id} cannot be read", severity="error")
+            if self.replay_only:
+                self.exit()
+            return
+        self.push_screen(ReplayScreen(conv, self._conversation_receipts(conv_id)),
+                         lambda _: self.exit() if self.replay_only else None)
+
+    def _extend_replays(self, conv_ids: set[str]) -> None:
+        for screen in self.screen_stack:
+            if isinstance(screen, ReplayScreen) and screen.timeline.conv.id in conv_ids:
+                conv = self.state.conversation(screen.timeline.conv.id)
+                if conv is not None:
+                    screen.extend(conv, self._conversation_receipts(conv.id))
+
+    def action_replay(self) -> None:
+        """Step through the selected conversation's history."""
+        if self.selected_id:
+            self._replay(self.selected_id)
+
+    def action_search(self) -> None:
+        """Search every conversation; Enter jumps to the turn."""
+        def find(query: str) -> list[Hit]:
+            convs = sorted(self.state.conversations(), key=lambda c: c.updated_at, reverse=True)
+            return search(convs, query, index=self.search_index)
+
+        def chosen(hit: Hit | None) -> None:
+            self.listing.focus()
+            if hit is not None:
+                self._go_to(hit.conv_id, hit.block)
+
+        self.push_screen(SearchScreen(find), chosen)
+
+    def action_decisions(self) -> None:
+        """The decisions made in this talk root, newest first."""
+        decided = sorted((c for c in self.state.conversations()
+                          if c.status == CLOSED and c.resolution),
+                         key=lambda c: c.updated_at, reverse=True)
+        self.push_screen(DecisionsScreen(decided),
+                         lambda conv_id: self._go_to(conv_id) if conv_id else None)
+
+    def _go_to(self, conv_id: str, block: int | None = None) -> None:
+        """Select a conversation (showing every status) and scroll to one of its blocks."""
+        if conv_id not in self.listing._ids:
+            self.status_filter = "all"
+            self.filter_input.value = ""
+            self._refresh_list(conv_id)
+        self.listing.highlighted = self.listing._ids.index(conv_id)
+        self._show_selected()
+        if block is not None:
+            self.transcript.show_block(block)
+
+    def action_export(self) -> None:
+        """Write the selected conversation to a file: .md, or .html (self-contained)."""
+        conv = self.selected()
+        if conv is None:
+            return
+
+        def write(path_text: str) -> Write:
+            def run() -> None:
+                from talkroom import export
+
+                path = Path(path_text.strip() or f"{conv.id}.html").expanduser()
+                text = export.to_html(conv, self._conversation_receipts(conv.id)) \
+                    if path.suffix in (".html", ".htm") else export.to_markdown(conv)
+                try:
+                    path.write_text(text, encoding="utf-8")
+                except OSError as exc:
+                    raise BadInput(f"cannot write {path}: {exc.strerror}") from None
+                self.call_from_thread(self.notify, f"exported to {path.absolute()}")
+            return run
+
+        self.push_screen(OneLineDialog(
+            f"Export “{sanitise_line(conv.topic)}”: .html (one self-contained page) or .md",
+            "Export", write, value=str(Path.cwd() / f"{conv.id}.html")), self._dialog_done)
+
     def action_copy_id(self) -> None:
         """Copy the selected id (to the terminal's clipboard)."""
         conv = self.selected()
@@ -510,11 +610,12 @@ class TalkroomApp(App[None]):
 
 
 def run_console(root: Root, host: str, config: Config, *, watch: bool, poll: bool | None,
-                subtitle: str = "", notes: list[str] | None = None) -> int:
+                subtitle: str = "", notes: list[str] | None = None,
+                replay: str | None = None) -> int:
     """Run the console until the user quits."""
     moderator = config["moderator"]
     app = TalkroomApp(root, host, config, watch=watch, poll=poll,
                       moderator=moderator if isinstance(moderator, str) else None,
-                      subtitle=subtitle, notes=notes)
+                      subtitle=subtitle, notes=notes, replay=replay)
     app.run()
     return 0

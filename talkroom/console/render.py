@@ -16,6 +16,7 @@ from talkroom.core import clock
 from talkroom.core.model import Block, Conversation
 from talkroom.core.names import join_names
 from talkroom.core.sanitise import sanitise, sanitise_line
+from talkroom.core.views import action_text
 from talkroom.watch.receipts import Receipt
 
 AUTHOR_COLOURS = ("bold cyan", "bold magenta", "bold green", "bold yellow", "bold blue",
@@ -45,16 +46,6 @@ def body_markdown(body: str) -> Markdown:
     return Markdown(sanitise(body), hyperlinks=False, code_theme="ansi_dark")
 
 
-def receipt_text(receipt: Receipt) -> str:
-    """`delivered to codex on linux-box in 0.7 s`, `deferred: busy`, `failed: pane gone`."""
-    who = f"{sanitise_line(receipt.target)} on {sanitise_line(receipt.host)}"
-    if receipt.kind == "delivered":
-        took = f" in {receipt.latency_ms / 1000:.1f} s" if receipt.latency_ms is not None else ""
-        return f"delivered to {who}{took}"
-    reason = sanitise_line(receipt.reason) or "?"
-    return f"{receipt.kind}: {reason} ({who})"
-
-
 _RECEIPT_STYLE = {"delivered": "green", "deferred": "yellow", "failed": "red",
                   "unknown": "magenta"}
 
@@ -75,38 +66,21 @@ def receipts_lines(receipts: list[Receipt]) -> list[Text]:
         for i, receipt in enumerate(shown):
             if i:
                 line.append(" → ", style="dim")
-            line.append(receipt_text(receipt), style=_RECEIPT_STYLE.get(receipt.kind, "dim"))
+            line.append(receipt.describe(), style=_RECEIPT_STYLE.get(receipt.kind, "dim"))
         lines.append(line)
     return lines
 
 
 def moderator_line(block: Block) -> Text:
     """A moderator action as one compact line."""
-    who = sanitise_line(block.author)
-    line = Text.assemble((" ⚑ ", MODERATOR_STYLE), " ", (who, "bold"), " ")
-    changes = {k: (sanitise_line(a), sanitise_line(b)) for k, a, b in block.changes}
-    action = block.action or "?"
-    if action == "next":
-        old, new = changes.get("next", ("", join_names(block.next or [])))
-        line.append(f"set next: {old} → {new}" if old else f"set next: {new}")
-    elif action == "pause":
-        line.append("paused")
-        if block.body:
-            line.append(f": {sanitise_line(block.body)}")
-    elif action == "resume":
-        line.append(f"resumed; next: {sanitise_line(join_names(block.next or []))}")
-    elif action == "close":
+    line = Text.assemble((" ⚑ ", MODERATOR_STYLE), " ", (sanitise_line(block.author), "bold"),
+                         " ")
+    text = action_text(block)
+    if block.action == "close":
         line.append("closed: ", style="bold")
-        line.append(sanitise_line(block.body))
-    elif action == "extend":
-        old, new = changes.get("max turns", ("?", "?"))
-        line.append(f"extended the budget {old} → {new} turns")
-    elif action == "nudge":
-        line.append(f"nudged {sanitise_line(join_names(block.next or []))}")
-    elif action == "inject":
-        line.append("says:")
+        line.append(text.removeprefix("closed: "))
     else:
-        line.append(sanitise_line(action))
+        line.append(text)
     return line
 
 
@@ -121,9 +95,6 @@ def block_renderable(conv: Conversation, block: Block, receipts: list[Receipt],
         parts.append(heading)
         if block.action == "inject" and block.body:
             parts.append(body_markdown(block.body))
-        if block.action == "inject" and block.next:
-            parts.append(Text.assemble(("→ next: ", "dim"),
-                                       (sanitise_line(join_names(block.next)), "bold")))
     else:
         author = sanitise_line(block.author)
         heading = Text.assemble((author, author_style(conv, block.author)))

@@ -99,6 +99,10 @@ class ConsoleState:
         rows.sort(key=lambda r: (not r.needs_you, r.error is None, -r.activity, r.id))
         return rows
 
+    def conversations(self) -> list[Conversation]:
+        """Every readable conversation."""
+        return [s.conv for s in self.snapshots.values() if s.readable and s.conv is not None]
+
     def conversation(self, conv_id: str) -> Conversation | None:
         """The readable conversation with this id, if any."""
         snap = self.snapshots.get(conv_id)

@@ -115,3 +115,27 @@ def block_text(block: Block) -> str:
     if block.next is not None:
         text += f"\nNEXT: {sanitise_line(join_names(block.next))}\n"
     return text
+
+
+def action_text(block: Block) -> str:
+    """A moderator block as one sanitised line: `set next: a → b`, `paused: lunch`, ..."""
+    changes = {k: (sanitise_line(a), sanitise_line(b)) for k, a, b in block.changes}
+    names = sanitise_line(join_names(block.next or []))
+    action = block.action or "?"
+    if action == "next":
+        old, new = changes.get("next", ("", names))
+        return f"set next: {old} → {new}" if old else f"set next: {new}"
+    if action == "pause":
+        return f"paused: {sanitise_line(block.body)}" if block.body else "paused"
+    if action == "resume":
+        return f"resumed; next: {names}"
+    if action == "close":
+        return f"closed: {sanitise_line(block.body)}"
+    if action == "extend":
+        old, new = changes.get("max turns", ("?", "?"))
+        return f"extended the budget {old} → {new} turns"
+    if action == "nudge":
+        return f"nudged {names}"
+    if action == "inject":
+        return "says:" if block.next is None else f"says (then next: {names}):"
+    return sanitise_line(action)

@@ -63,6 +63,16 @@ class Receipt:
         except (KeyError, ValueError):
             return None
 
+    def describe(self) -> str:
+        """`delivered to codex on linux-box in 0.7 s`, `deferred: busy (codex on h)`, ..."""
+        from talkroom.core.sanitise import sanitise_line
+
+        who = f"{sanitise_line(self.target)} on {sanitise_line(self.host)}"
+        if self.kind == "delivered":
+            took = f" in {self.latency_ms / 1000:.1f} s" if self.latency_ms is not None else ""
+            return f"delivered to {who}{took}"
+        return f"{self.kind}: {sanitise_line(self.reason) or '?'} ({who})"
+
     @property
     def kind(self) -> str:
         """delivered, deferred, failed or unknown."""

@@ -7,7 +7,6 @@ import os
 from rich.text import Text
 from textual.widgets import Static
 
-from talkroom.console.render import receipt_text
 from talkroom.console.state import ConsoleState, Row
 from talkroom.core import clock
 from talkroom.core.model import CLOSED, PAUSED
@@ -79,7 +78,7 @@ class StatusBar(Static):
             stamp = clock.parse_loose(last.at)
             when = f" {clock.age(now - stamp)} ago" if stamp is not None else ""
             line.append("  last ", style="dim")
-            line.append(receipt_text(last) + when)
+            line.append(last.describe() + when)
         self.update(line)
 
 

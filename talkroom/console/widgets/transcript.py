@@ -128,6 +128,19 @@ class Transcript(VerticalScroll, can_focus=True):
         if anchor is not None:
             self.call_after_refresh(self.scroll_to_widget, anchor, top=True, animate=False)
 
+    def show_block(self, index: int) -> None:
+        """Scroll to block `index` (mounting earlier blocks if needed) and mark it."""
+        conv = self.conv
+        if conv is None or not 0 <= index < len(conv.blocks):
+            return
+        while self.first_shown > index:
+            self.load_earlier()
+        target = conv.blocks[index]
+        for view in self.query(BlockView):
+            view.set_class(view.block is target, "found")
+            if view.block is target:
+                self.call_after_refresh(self.scroll_to_widget, view, top=True, animate=False)
+
     def jump_to_end(self) -> None:
         """Scroll to the newest block and clear the 'new' count."""
         self.scroll_end(animate=False)

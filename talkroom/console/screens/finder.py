@@ -1,0 +1,117 @@
+"""Pickers over every conversation: search results, and the decisions made in this root."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Input, OptionList, Static
+from textual.widgets.option_list import Option
+
+from talkroom.core.model import Conversation
+from talkroom.core.sanitise import sanitise_line
+from talkroom.core.search import Hit
+from talkroom.export import when
+
+
+def hit_text(hit: Hit) -> Text:
+    """Where a hit is, then its snippet."""
+    where = f"turn {hit.turn}" if hit.turn is not None else (
+        f"block {hit.block + 1}" if hit.block is not None else hit.field)
+    who = f" · {sanitise_line(hit.author)}" if hit.author else ""
+    return Text.assemble((sanitise_line(hit.topic) or hit.conv_id, "bold"),
+                         (f"  {where}{who}", "dim"), "\n  ", hit.snippet)
+
+
+class SearchScreen(ModalScreen[Hit | None]):
+    """Type words; every conversation's topics, bodies, participants and resolutions match."""
+
+    BINDINGS = [Binding("escape", "dismiss(None)", "Close"),
+                Binding("down", "focus_results", "Results", show=False)]
+
+    def __init__(self, find: Callable[[str], list[Hit]], query: str = "") -> None:
+        super().__init__()
+        self._find = find
+        self._query = query
+        self._hits: list[Hit] = []
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog finder"):
+            yield Static(Text("Search every conversation (Enter jumps to the turn)",
+                              style="bold"), classes="dialog-title")
+            yield Input(self._query, placeholder="words, any case", id="query")
+            yield Static("", id="count", classes="hint")
+            yield OptionList(id="results")
+
+    def on_mount(self) -> None:
+        self.query_one("#query", Input).focus()
+        self._search(self._query)
+
+    @on(Input.Changed, "#query")
+    def _changed(self, event: Input.Changed) -> None:
+        self._search(event.value)
+
+    @on(Input.Submitted, "#query")
+    def _submitted(self) -> None:
+        if self._hits:
+            self.dismiss(self._hits[0])
+
+    def _search(self, query: str) -> None:
+        self._hits = self._find(query) if query.strip() else []
+        results = self.query_one("#results", OptionList)
+        results.clear_options()
+        results.add_options([Option(hit_text(h)) for h in self._hits[:500]])
+        if self._hits:
+            results.highlighted = 0
+        count = len(self._hits)
+        self.query_one("#count", Static).update(
+            "" if not query.strip() else f"{count} match{'es' if count != 1 else ''}"
+            + (" (first 500 shown)" if count > 500 else ""))
+
+    def action_focus_results(self) -> None:
+        """From the query to the results."""
+        self.query_one("#results", OptionList).focus()
+
+    @on(OptionList.OptionSelected, "#results")
+    def _chosen(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(self._hits[event.option_index])
+
+
+class DecisionsScreen(ModalScreen[str | None]):
+    """Every closed conversation with a resolution, newest first."""
+
+    BINDINGS = [Binding("escape", "dismiss(None)", "Close")]
+
+    def __init__(self, decided: list[Conversation]) -> None:
+        super().__init__()
+        self._decided = decided
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog finder"):
+            yield Static(Text(f"Decisions in this talk root ({len(self._decided)}), newest "
+                              "first", style="bold"), classes="dialog-title")
+            options = OptionList(id="decisions")
+            for conv in self._decided:
+                options.add_option(Option(Text.assemble(
+                    ("✓ ", "green"), (sanitise_line(conv.resolution or ""), "bold"), "\n  ",
+                    (f"{sanitise_line(conv.topic)} · {when(conv.updated_at)}", "dim"))))
+            if not self._decided:
+                options.add_option(Option(Text("No conversation has been closed with a "
+                                               "resolution yet.", style="dim"),
+                                          disabled=True))
+            yield options
+
+    def on_mount(self) -> None:
+        options = self.query_one("#decisions", OptionList)
+        options.focus()
+        if self._decided:
+            options.highlighted = 0
+
+    @on(OptionList.OptionSelected, "#decisions")
+    def _chosen(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(self._decided[event.option_index].id)
