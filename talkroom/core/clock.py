@@ -6,12 +6,12 @@ import os
 import re
 import time
 
-_ISO_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})Z$")
+# Patterns as strings, compiled (and cached by `re`) on first use: the helper's writes
+# never parse a time, so they do not pay for compiling these at start-up.
+_ISO = r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})Z$"
 # Older files wrote local-looking stamps such as "2026-05-27 16:22"; read them as UTC.
-_LOOSE_RE = re.compile(
-    r"^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2}))?(?:\.\d+)?)?"
-    r" ?(?:Z|UTC|([+-])(\d{2}):?(\d{2}))?$"
-)
+_LOOSE = (r"^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2}))?(?:\.\d+)?)?"
+          r" ?(?:Z|UTC|([+-])(\d{2}):?(\d{2}))?$")
 
 
 def now() -> float:
@@ -43,7 +43,7 @@ def _epoch(y: int, mo: int, d: int, h: int = 0, mi: int = 0, s: int = 0) -> floa
 
 def parse_iso(text: str) -> float:
     """Parse the protocol's `YYYY-MM-DDTHH:MM:SSZ`; raises ValueError on anything else."""
-    m = _ISO_RE.match(text.strip())
+    m = re.match(_ISO, text.strip())
     if m is None:
         raise ValueError(f"not an ISO-8601 UTC time: {text!r}")
     return _epoch(*(int(g) for g in m.groups()))
@@ -51,7 +51,7 @@ def parse_iso(text: str) -> float:
 
 def parse_loose(text: str) -> float | None:
     """Parse a timestamp from an older or hand-edited file (several shapes), or None."""
-    m = _LOOSE_RE.match(text.strip())
+    m = re.match(_LOOSE, text.strip())
     if m is None:
         return None
     y, mo, d, h, mi, s, sign, oh, om = m.groups()

@@ -235,14 +235,15 @@ def write(
                 new = change(current)
                 if current is not None and new.revision <= current.revision:
                     raise AssertionError("a change must raise the revision")
+                data = render(new)
                 try:
-                    lock.commit(render(new))
+                    lock.commit(data)
                 except LockLost:
                     continue
         finally:
             if broken is not None:
                 broken.extend(lock.broken)
-        back = _read_back(path, new.revision)
+        back = _read_back(path, new, data)
         if back is not None and block_id in back.block_ids:
             return back
         create = False
@@ -257,16 +258,26 @@ def _read_current(path: Path, create: bool) -> Conversation | None:
     return Reader().load(path)
 
 
-def _read_back(path: Path, revision: int) -> Conversation | None:
-    """Our write as readers see it; network mounts may show the old file for a moment."""
+def _read_back(path: Path, new: Conversation, data: bytes) -> Conversation | None:
+    """Our write as readers see it; network mounts may show the old file for a moment.
+
+    The same bytes as written mean the file is `new`; anything else is parsed.
+    """
     deadline = time.monotonic() + READ_BACK_WINDOW
     reader = Reader()
     while True:
         try:
-            back = reader.load(path)
-        except (NotFound, StoreError):
+            if read_bytes(path) == data:
+                new.path = path
+                new.id = path.name[:-3]
+                new.trailer_ok = True
+                return new
+            back: Conversation | None = reader.load(path)
+        except (FileNotFoundError, NotFound, StoreError):
             back = None
-        if back is not None and back.revision >= revision:
+        except OSError:
+            back = None
+        if back is not None and back.revision >= new.revision:
             return back
         if time.monotonic() > deadline:
             return None
