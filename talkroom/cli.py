@@ -160,6 +160,7 @@ def cmd_open(ctx: Context) -> int:
         max_turns=a.max_turns,
         body=body,
         moderator=ctx.moderator if opener == "moderator" else None,
+        waiting_limit=a.waiting_limit,
     )
     outcome = ops.open_conversation(ctx.root, plan, ctx.host)
     conv = outcome.conv
@@ -488,6 +489,77 @@ def cmd_export(ctx: Context) -> int:
     return 0
 
 
+def cmd_doctor(ctx: Context) -> int:
+    """talkroom doctor: what is wrong with this setup, one line each with the fix."""
+    import json
+
+    from talkroom import doctor
+
+    checks = doctor.run(ctx.root, ctx.host, ctx.config)
+    if ctx.args.json:
+        print(json.dumps([c.to_json() for c in checks], ensure_ascii=False))
+    else:
+        for check in checks:
+            print(check.line())
+    return 0 if all(c.ok for c in checks) else 1
+
+
+def cmd_config(ctx: Context) -> int:
+    """talkroom config: the effective configuration and where each value came from."""
+    import json
+
+    from talkroom.core import config as configuration
+    from talkroom.core.paths import config_file
+
+    a = ctx.args
+    path = config_file()
+    if a.edit:
+        return _edit_config(path)
+    cfg = ctx.config
+    cfg.set_flag("poll_interval", getattr(a, "interval", None), "--interval")
+    root = ctx.root
+    rows = [("root", str(root.path), root.how), ("host", ctx.host,
+            "--host" if getattr(a, "host", None) else "$TALKROOM_HOST"
+            if os.environ.get("TALKROOM_HOST") else "the hostname")]
+    rows += [(s.key, cfg.values[s.key], cfg.sources[s.key]) for s in configuration.SETTINGS
+             if s.key != "root"]
+    if a.json:
+        print(json.dumps({"file": str(path), "values": {k: v for k, v, _ in rows},
+                          "sources": {k: src for k, _, src in rows},
+                          "warnings": cfg.warnings}, ensure_ascii=False, default=str))
+        return 0
+    print(f"config file: {path}{'' if path.exists() else ' (not present)'}")
+    for key, value, source in rows:
+        shown = json.dumps(value) if isinstance(value, dict | bool | float | int) else value
+        print(f"{key}: {shown if value is not None else '(unset)'}  [{source}]")
+    return 0
+
+
+def _edit_config(path: Path) -> int:
+    """Create the file with every key commented at its default if missing; open the editor;
+    check what was saved."""
+    import shlex
+    import subprocess
+
+    from talkroom.core import config as configuration
+
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(configuration.template(), encoding="utf-8")
+        print(f"created {path} with every key at its default")
+    editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
+    try:
+        subprocess.run([*shlex.split(editor), str(path)], check=False)
+    except FileNotFoundError:
+        raise BadInput(f"cannot run the editor {editor!r}; set $EDITOR, or edit {path}") \
+            from None
+    cfg = configuration.load(path)  # bad values raise a one-line BadInput
+    for warning in cfg.warnings:
+        print(f"talkroom: warning: {warning}", file=sys.stderr)
+    print(f"{path} is valid")
+    return 0
+
+
 def cmd_main(ctx: Context) -> int:
     """talkroom without a command: the console, or the headless watcher."""
     a = ctx.args
@@ -531,6 +603,9 @@ def _args_open(p: argparse.ArgumentParser) -> None:
     p.add_argument("--next", metavar="NAME[,...]",
                    help="who speaks first (default: the first --with name)")
     p.add_argument("--max-turns", type=int, metavar="N", help="the turn budget (default 20)")
+    p.add_argument("--waiting-limit", metavar="DURATION",
+                   help="flag it when next waits longer than this (600, 10m, 2h; "
+                   "default: the config's waiting_threshold)")
     _body_options(p)
 
 
@@ -622,6 +697,19 @@ def _args_export(p: argparse.ArgumentParser) -> None:
     p.add_argument("-o", "--output", metavar="FILE", help="write here (default: stdout)")
 
 
+def _args_doctor(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="one JSON array")
+
+
+def _args_config(p: argparse.ArgumentParser) -> None:
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--show", action="store_true",
+                       help="the effective configuration and each value's source (default)")
+    group.add_argument("--edit", action="store_true",
+                       help="open the config file in $EDITOR (created with defaults if missing)")
+    p.add_argument("--json", action="store_true", help="with --show: one JSON object")
+
+
 def _args_demo(p: argparse.ArgumentParser) -> None:
     p.add_argument("--keep", action="store_true",
                    help="keep the temporary root and the agents' tmux server on quit")
@@ -656,6 +744,10 @@ COMMANDS: list[tuple[str, tuple[str, ...], Handler, Callable[[argparse.ArgumentP
      "search topics, bodies, participants and resolutions of every conversation"),
     ("export", (), cmd_export, _args_export,
      "a conversation as clean Markdown or as one self-contained HTML page"),
+    ("doctor", (), cmd_doctor, _args_doctor,
+     "check the root, tmux, registrations and watchers; one line each with the fix"),
+    ("config", (), cmd_config, _args_config,
+     "show the effective configuration (--show) or edit the config file (--edit)"),
     ("demo", (), cmd_demo, _args_demo,
      "three stand-in agents debate in a private tmux server; you moderate (needs tmux)"),
 ]

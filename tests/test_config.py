@@ -93,3 +93,58 @@ def test_a_bad_profile_override_stops_the_watcher_with_one_line(
     result = run_talkroom("--root", str(tmp_path / "talks"), "--watch-only")
     err = result.stderr.decode()
     assert result.returncode == 2 and err.count("\n") == 1 and pattern in err, err
+
+
+def show(*args: str, env: dict[str, str] | None = None) -> dict:
+    import json
+
+    out = run_talkroom(*args, "config", "--show", "--json", env=env)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)
+
+
+def test_precedence_flag_then_environment_then_file_then_default(
+    isolated: Path, tmp_path: Path,
+) -> None:
+    write_config(isolated, f"poll_interval: 4\nroot: {tmp_path / 'from-file'}\nbell: false\n")
+    only_file = show()
+    assert only_file["values"]["poll_interval"] == 4.0
+    assert only_file["sources"]["poll_interval"].startswith("file ")
+    assert only_file["values"]["root"] == str(tmp_path / "from-file")
+    assert only_file["values"]["rescan_interval"] == 30.0
+    assert only_file["sources"]["rescan_interval"] == "default"
+    env = {"TALKROOM_POLL_INTERVAL": "3", "TALKROOM_ROOT": str(tmp_path / "from-env")}
+    with_env = show(env=env)
+    assert with_env["values"]["poll_interval"] == 3.0
+    assert with_env["sources"]["poll_interval"] == "$TALKROOM_POLL_INTERVAL"
+    assert with_env["values"]["root"] == str(tmp_path / "from-env")
+    flags = show("--interval", "2", "--root", str(tmp_path / "from-flag"), env=env)
+    assert flags["values"]["poll_interval"] == 2.0
+    assert flags["sources"]["poll_interval"] == "--interval"
+    assert (flags["values"]["root"], flags["sources"]["root"]) == (
+        str(tmp_path / "from-flag"), "--root")
+    assert flags["values"]["bell"] is False
+
+
+def test_config_edit_creates_a_documented_file(isolated: Path) -> None:
+    path = isolated / "config.yaml"
+    out = run_talkroom("config", "--edit", env={"EDITOR": "true"})
+    assert out.returncode == 0 and path.exists() and b"is valid" in out.stdout
+    text = path.read_text()
+    assert "# poll_interval: 1.0" in text and "# profiles:" in text
+    assert config.load(path, env={}).sources["poll_interval"] == "default"
+    path.write_text(text + "theme: textual-light\nwrong_key: 1\n")
+    out = run_talkroom("config", "--edit", env={"EDITOR": "true"})
+    assert out.returncode == 0 and b"unknown key 'wrong_key'" in out.stderr
+    path.write_text("bell: sometimes\n")
+    out = run_talkroom("config", "--edit", env={"EDITOR": "true"})
+    assert out.returncode == 2 and out.stderr.count(b"\n") == 1
+
+
+def test_the_human_view_names_every_source(isolated: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TALKROOM_MODERATOR")
+    write_config(isolated, "moderator: zoe\n")
+    out = run_talkroom("config", env={"TALKROOM_BELL": "no"}).stdout.decode()
+    assert "moderator: zoe  [file " in out and "bell: false  [$TALKROOM_BELL]" in out
+    assert "rescan_interval: 30.0  [default]" in out

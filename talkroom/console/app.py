@@ -16,10 +16,13 @@ from textual.widgets import Footer, Header, Input, OptionList, Static
 from talkroom.console.messages import (
     ConversationsChanged,
     HostsChanged,
+    PaneSeen,
     ReceiptsArrived,
     RootProblem,
     WatcherReport,
 )
+from talkroom.console.notify import Notifier
+from talkroom.console.peeker import Peeker
 from talkroom.console.screens.dialogs import (
     InjectDialog,
     NextDialog,
@@ -27,12 +30,13 @@ from talkroom.console.screens.dialogs import (
     OpenDialog,
     Write,
 )
-from talkroom.console.screens.finder import DecisionsScreen, SearchScreen
+from talkroom.console.screens.finder import DecisionsScreen, ProblemsScreen, SearchScreen
 from talkroom.console.screens.help import HelpScreen
 from talkroom.console.screens.replay import ReplayScreen
 from talkroom.console.state import FILTERS, ConsoleState, Row
 from talkroom.console.tailer import Tailer
 from talkroom.console.widgets.conversation_list import ConversationList
+from talkroom.console.widgets.peek import PanePeek
 from talkroom.console.widgets.status import ConversationHeader, StatusBar, WatcherInfo
 from talkroom.console.widgets.transcript import Transcript
 from talkroom.core import clock, ops
@@ -43,6 +47,7 @@ from talkroom.core.paths import Root
 from talkroom.core.sanitise import sanitise_line
 from talkroom.core.search import Hit, Index, search
 from talkroom.watch.hostlock import WatcherBusy
+from talkroom.watch.profiles import BUILTIN_PROFILES, profiles_from_config
 from talkroom.watch.receipts import Receipt
 from talkroom.watch.watcher import Watcher
 
@@ -67,6 +72,8 @@ PALETTE = [
     ("search", "Search", "Search every conversation"),
     ("export", "Export", "The selected conversation as Markdown or HTML"),
     ("decisions", "Decisions", "Every conversation closed with a resolution"),
+    ("problems", "Problems", "What keeps conversations from moving, and the fix"),
+    ("toggle_peek", "Pane peek", "Show or hide the next session's pane"),
     ("copy_id", "Copy the id", "Copy the selected conversation's id"),
     ("copy_path", "Copy the path", "Copy the selected conversation's file path"),
     ("toggle_theme", "Switch theme", "Dark or light"),
@@ -102,6 +109,8 @@ class TalkroomApp(App[None]):
         Binding("slash", "search", "Search", show=False, id="search"),
         Binding("x", "export", "Export", show=False, id="export"),
         Binding("d", "decisions", "Decisions", show=False, id="decisions"),
+        Binding("P", "problems", "Problems", show=False, id="problems"),
+        Binding("v", "toggle_peek", "Peek", show=False),
         Binding("y", "copy_id", "Copy id", show=False),
         Binding("Y", "copy_path", "Copy path", show=False),
         Binding("f", "focus_filter", "Filter", show=False),
@@ -135,7 +144,17 @@ class TalkroomApp(App[None]):
         self.watcher_info = WatcherInfo()
         self.watcher: Watcher | None = None
         self.loaded = False
+        self.hosts_loaded = False  # problems known at start are listed, not announced
         self._select_next: str | None = None
+        self.peeker = Peeker(self.post_message)
+        self.notifier = Notifier(self, bell=bool(config["bell"]),
+                                 desktop=bool(config["desktop_notifications"]),
+                                 throttle=config.get_float("notify_throttle"))
+        try:
+            self.profiles = profiles_from_config(
+                config["profiles"] if isinstance(config["profiles"], dict) else {})
+        except ValueError:
+            self.profiles = dict(BUILTIN_PROFILES)  # the watcher reports the bad config
         self.tailer = Tailer(root, host, self.post_message, poll=poll,
                              interval=config.get_float("poll_interval"),
                              rescan=config.get_float("rescan_interval"))
@@ -155,6 +174,7 @@ class TalkroomApp(App[None]):
         self.conv_header = ConversationHeader(id="conv-header")
         self.transcript = Transcript(self._receipts_for, clock.now, id="transcript")
         self.unseen = Static("", id="unseen")
+        self.peek = PanePeek(id="peek")
         self.status_bar = StatusBar(id="status")
         yield Header()
         with Horizontal(id="main"):
@@ -165,6 +185,7 @@ class TalkroomApp(App[None]):
                 yield self.conv_header
                 yield self.transcript
                 yield self.unseen
+                yield self.peek
         yield self.status_bar
         yield Footer(compact=True, show_command_palette=False)
 
@@ -173,6 +194,7 @@ class TalkroomApp(App[None]):
         self.listing.border_title = "Conversations · all"
         self.conv_header.show(None, clock.now())
         self.tailer.start()
+        self.peeker.start()
         self._status()
         self.set_interval(5.0, self._tick)
         self.listing.focus()
@@ -182,6 +204,7 @@ class TalkroomApp(App[None]):
     def on_unmount(self) -> None:
         if self.watcher is not None:
             self.watcher.stop()
+        self.peeker.stop()
         self.tailer.stop()
 
     def _start_watcher(self) -> None:
@@ -230,9 +253,11 @@ class TalkroomApp(App[None]):
         changed = {s.conv_id for s in message.updates}
         if selected in changed or first:
             self._show_selected(grow=not first)
+        self._refresh_problems(quiet=first or not self.hosts_loaded)
         if newly and not first:
             self._needs_you(newly)
         self._extend_replays(changed)
+        self._update_peek()
         if first and self.replay_only:
             self._replay(self.replay_only)
         self.refresh_bindings()
@@ -242,11 +267,16 @@ class TalkroomApp(App[None]):
         if self.selected_id in touched:
             self.transcript.refresh_receipts()
         self._extend_replays(touched)
+        self._refresh_problems(quiet=not (self.loaded and self.hosts_loaded))
         self._status()
 
     def on_hosts_changed(self, message: HostsChanged) -> None:
         self.state.heartbeats = message.heartbeats
         self.state.sessions = message.sessions
+        self.state.broken_locks = message.broken_locks
+        first, self.hosts_loaded = not self.hosts_loaded, True
+        self._refresh_problems(quiet=first or not self.loaded)
+        self._update_peek()
         self._status()
 
     def on_root_problem(self, message: RootProblem) -> None:
@@ -267,13 +297,62 @@ class TalkroomApp(App[None]):
         self._status()
 
     def _needs_you(self, conv_ids: set[str]) -> None:
-        if self.config["bell"]:
-            self.bell()
-        topics = [sanitise_line(c.topic) for i in sorted(conv_ids)
-                  if (c := self.state.conversation(i)) is not None]
-        self.notify(", ".join(topics) or "a conversation", title="needs you")
+        for conv_id in sorted(conv_ids):
+            conv = self.state.conversation(conv_id)
+            if conv is None:
+                continue
+            title = "budget reached" if conv.turns >= conv.max_turns else "needs you"
+            self.notifier(("needs", conv_id, conv.revision), title, conv.topic or conv_id)
+
+    def _refresh_problems(self, quiet: bool = False) -> None:
+        """Recompute problems; say the new ones (not at start: they are listed, not news)."""
+        before = {k: [p.text for p in v] for k, v in self.state.problems.items()}
+        new = self.state.update_problems(self.host, clock.now(),
+                                         self.config.get_float("waiting_threshold"),
+                                         self.config.get_float("deferred_threshold"))
+        if set(before) != set(self.state.problems) and self.loaded:
+            self._refresh_list()  # rows carry a ⚠ for conversations with problems
+        if not quiet:
+            for problem in new:
+                conv = self.state.conversation(problem.conv_id)
+                topic = conv.topic if conv is not None else problem.conv_id
+                self.notifier(problem.key, f"problem: {topic}", problem.text)
+        if self.loaded:
+            self.conv_header.show(self._selected_row(), clock.now())
+
+    def _update_peek(self) -> None:
+        """Point the pane peek at the selected conversation's next session."""
+        conv = self.selected()
+        names = conv.agents_next if conv is not None and conv.status != CLOSED else []
+        if not names:
+            self.peeker.point(None)
+            self.peek.show_text("next is you: nothing to peek at" if conv is not None
+                                and conv.next and conv.status != CLOSED else
+                                "no session is next")
+            return
+        found = {s.name: s for s, _ in self.state.sessions}
+        session = found.get(names[0])
+        if session is None:
+            self.peeker.point(None)
+            self.peek.show_text(f"{names[0]} is registered on no host")
+        elif session.host == self.host:
+            profile = self.profiles.get(session.agent, BUILTIN_PROFILES["generic"])
+            self.peeker.point((session.name, session.pane, profile))
+        else:
+            self.peeker.point(None)
+            mine = [r for r in self._conversation_receipts(conv.id) if r.target == session.name]
+            self.peek.show_elsewhere(session, max(mine, key=lambda r: r.at) if mine else None,
+                                     clock.now())
+
+    def on_pane_seen(self, message: PaneSeen) -> None:
+        found = {s.name: s for s, _ in self.state.sessions}
+        session = found.get(message.name)
+        conv = self.selected()
+        if session is not None and conv is not None and message.name in conv.agents_next:
+            self.peek.show_local(session, message.text, message.state)
 
     def _tick(self) -> None:
+        self._refresh_problems(quiet=not (self.loaded and self.hosts_loaded))
         now = clock.now()
         listing = self.listing
         for row in self.state.rows(self.status_filter, self._filter_text()):
@@ -296,7 +375,7 @@ class TalkroomApp(App[None]):
 
     def _selected_row(self) -> Row | None:
         snap = self.state.snapshots.get(self.selected_id or "")
-        return Row(snap) if snap is not None else None
+        return self.state.row(snap) if snap is not None else None
 
     def _filter_text(self) -> str:
         return self.filter_input.value.strip()
@@ -315,6 +394,7 @@ class TalkroomApp(App[None]):
         else:
             transcript.show(conv)
         self.conv_header.show(self._selected_row(), clock.now())
+        self._update_peek()
         self.refresh_bindings()
 
     def _receipts_for(self, conv_id: str, block: Block) -> list[Receipt]:
@@ -462,11 +542,18 @@ class TalkroomApp(App[None]):
                                      max_turns=budget, body=values["body"],
                                      moderator=self.moderator)
                 outcome = ops.open_conversation(self.root, plan, self.host)
-                self._select_next = outcome.conv.id
+                self.call_from_thread(self._select_when_seen, outcome.conv.id)
                 self._wrote()
             return run
 
         self.push_screen(OpenDialog(write), self._dialog_done)
+
+    def _select_when_seen(self, conv_id: str) -> None:
+        """Select a conversation now if the tailer reported it already, else on arrival."""
+        if conv_id in self.state.snapshots:
+            self._go_to(conv_id)
+        else:
+            self._select_next = conv_id
 
     @work(thread=True, group="write")
     def _write_now(self, write: Write, done: str) -> None:
@@ -561,6 +648,17 @@ class TalkroomApp(App[None]):
         self.push_screen(OneLineDialog(
             f"Export “{sanitise_line(conv.topic)}”: .html (one self-contained page) or .md",
             "Export", write, value=str(Path.cwd() / f"{conv.id}.html")), self._dialog_done)
+
+    def action_problems(self) -> None:
+        """Everything stuck, across all conversations."""
+        found = [(conv, problem) for conv in self.state.conversations()
+                 for problem in self.state.problems.get(conv.id, [])]
+        self.push_screen(ProblemsScreen(found),
+                         lambda conv_id: self._go_to(conv_id) if conv_id else None)
+
+    def action_toggle_peek(self) -> None:
+        """Show or hide the pane peek."""
+        self.peek.display = not self.peek.display
 
     def action_copy_id(self) -> None:
         """Copy the selected id (to the terminal's clipboard)."""

@@ -32,10 +32,21 @@ class HostsChanged(Message):
     """Every host's heartbeat and every registered session (alive or not, for this host)."""
 
     def __init__(self, heartbeats: list[Heartbeat],
-                 sessions: list[tuple[Session, bool | None]]) -> None:
+                 sessions: list[tuple[Session, bool | None]], broken_locks: list[str]) -> None:
         super().__init__()
         self.heartbeats = heartbeats
         self.sessions = sessions
+        self.broken_locks = broken_locks
+
+
+class PaneSeen(Message):
+    """The pane of the selected conversation's next session, as it looks now."""
+
+    def __init__(self, name: str, text: str | None, state: str) -> None:
+        super().__init__()
+        self.name = name
+        self.text = text  # None: the pane cannot be read (gone, another server)
+        self.state = state  # "" ready, or busy, waiting, shell, copy mode, pane gone...
 
 
 class RootProblem(Message):

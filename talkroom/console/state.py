@@ -7,6 +7,7 @@ from talkroom.core.model import CLOSED, IN_PROGRESS, PAUSED, Block, Conversation
 from talkroom.core.names import MODERATOR
 from talkroom.core.store import Snapshot
 from talkroom.core.views import activity
+from talkroom.health import Facts, Problem, problems
 from talkroom.watch.heartbeat import Heartbeat
 from talkroom.watch.receipts import Receipt
 from talkroom.watch.registry import Session
@@ -24,7 +25,7 @@ def block_time(block: Block) -> float | None:
 class Row:
     """One line of the conversation list."""
 
-    __slots__ = ("activity", "conv", "error", "id", "needs_you", "waiting_since")
+    __slots__ = ("activity", "conv", "error", "id", "needs_you", "problems", "waiting_since")
 
     def __init__(self, snap: Snapshot) -> None:
         self.id = snap.conv_id
@@ -33,6 +34,7 @@ class Row:
         conv = self.conv
         self.needs_you = bool(conv and conv.status == IN_PROGRESS and MODERATOR in conv.next)
         self.activity = activity(conv) if conv else 0.0
+        self.problems: list[Problem] = []
         self.waiting_since: float | None = None
         if conv is not None and conv.status == IN_PROGRESS and conv.next:
             block = conv.assignment()
@@ -59,7 +61,9 @@ class ConsoleState:
         self.receipts: dict[tuple[str, str], list[Receipt]] = {}
         self.heartbeats: list[Heartbeat] = []
         self.sessions: list[tuple[Session, bool | None]] = []
+        self.broken_locks: list[str] = []
         self.last_receipt: Receipt | None = None
+        self.problems: dict[str, list[Problem]] = {}
 
     def apply(self, updates: list[Snapshot], removed: list[str]) -> set[str]:
         """Take new snapshots; returns the ids whose `next` just became the moderator."""
@@ -92,9 +96,28 @@ class ConsoleState:
         return sorted(self.receipts.get((conv_id, assignment_id(block)), []),
                       key=lambda r: r.at)
 
+    def update_problems(self, host: str, now: float, waiting: float,
+                        deferred: float) -> list[Problem]:
+        """Recompute every conversation's problems; returns the ones that are new."""
+        facts = Facts(host, self.sessions, self.heartbeats, self.receipts, self.broken_locks,
+                      waiting, deferred)
+        before = {p.key for ps in self.problems.values() for p in ps}
+        self.problems = {}
+        for conv in self.conversations():
+            found = problems(conv, facts, now)
+            if found:
+                self.problems[conv.id] = found
+        return [p for ps in self.problems.values() for p in ps if p.key not in before]
+
+    def row(self, snap: Snapshot) -> Row:
+        """A row with its problems."""
+        row = Row(snap)
+        row.problems = self.problems.get(row.id, [])
+        return row
+
     def rows(self, status: str = "all", text: str = "") -> list[Row]:
         """The list's rows: conversations that need the moderator first, then by activity."""
-        rows = [Row(snap) for snap in self.snapshots.values()]
+        rows = [self.row(snap) for snap in self.snapshots.values()]
         rows = [r for r in rows if r.matches(status, text)]
         rows.sort(key=lambda r: (not r.needs_you, r.error is None, -r.activity, r.id))
         return rows

@@ -105,8 +105,9 @@ class Tailer:
         beats = read_heartbeats(self.root)
         sessions = [(s, pane_alive(s.pane) if s.host == self.host else None)
                     for s in registry.all_sessions(self.root)]
+        broken = list(self.tracker.broken)
         signature = ([(b.host, tuple(sorted(b.fields.items()))) for b in beats],
-                     [(s.host, s.name, s.pane.pane_id, alive) for s, alive in sessions])
+                     [(s.host, s.name, s.pane.pane_id, alive) for s, alive in sessions], broken)
         if signature != self._last_hosts:
             self._last_hosts = signature
-            self.post(HostsChanged(beats, sessions))
+            self.post(HostsChanged(beats, sessions, broken))

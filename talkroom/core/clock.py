@@ -75,3 +75,11 @@ def age(seconds: float) -> str:
     if s < 86400:
         return f"{s // 3600}h{(s % 3600) // 60:02d}"
     return f"{s // 86400}d"
+
+
+def parse_duration(text: str) -> float | None:
+    """Seconds from `600`, `90s`, `10m`, `2h`; None if it is none of these."""
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smh]?)\s*", text)
+    if m is None:
+        return None
+    return float(m.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600}[m.group(2)]

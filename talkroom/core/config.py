@@ -176,3 +176,26 @@ def _parse(setting: Setting, value: object, where: str) -> object:
     except (ValueError, BadInput) as exc:
         why = exc.message if isinstance(exc, BadInput) else str(exc)
         raise BadInput(f"{where}: {setting.key} {value!r} is not valid: {why}") from None
+
+
+def template() -> str:
+    """A config file with every key commented out at its default, for `config --edit`."""
+    lines = [
+        "# talkroom configuration. Every key is optional; unknown keys are reported.",
+        "# Precedence: command-line flags, then environment variables, then this file,",
+        "# then the defaults shown here.",
+    ]
+    for setting in SETTINGS:
+        lines.append("")
+        env = f" (${setting.env})" if setting.env else ""
+        lines.append(f"# {setting.help}{env}")
+        if setting.key == "profiles":
+            lines += ["# profiles:", "#   codex:", "#     submit_delay: 0.8",
+                      "#     busy_markers: [esc to interrupt]"]
+        elif setting.default is None:
+            lines.append(f"# {setting.key}:")
+        else:
+            value = setting.default
+            shown = str(value).lower() if isinstance(value, bool) else f"{value}"
+            lines.append(f"# {setting.key}: {shown}")
+    return "\n".join(lines) + "\n"

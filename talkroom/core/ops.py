@@ -179,6 +179,7 @@ def plan_open(
     max_turns: int | None = None,
     body: str = "",
     moderator: str | None = None,
+    waiting_limit: str | None = None,
     now: float | None = None,
 ) -> Plan:
     """Plan a new conversation; the id is chosen when it runs (see `open_conversation`)."""
@@ -209,6 +210,11 @@ def plan_open(
             if item not in expanded:
                 expanded.append(item)
     body = check_body(body, required=False)
+    if waiting_limit is not None:
+        seconds = clock.parse_duration(waiting_limit)
+        if seconds is None or seconds <= 0:
+            raise BadInput(f"--waiting-limit {waiting_limit!r} is not a duration; "
+                           "write 600, 90s, 10m or 2h")
     ts = clock.now() if now is None else now
     at = clock.iso(ts)
     author = (moderator or MODERATOR) if opener == MODERATOR else opener
@@ -227,6 +233,9 @@ def plan_open(
             "opened at": at,
             "updated at": at,
         }
+        if waiting_limit is not None:
+            # Read by the console: how long `next` may wait before it is flagged.
+            header["waiting limit"] = waiting_limit.strip()
         block = Block("Opening", author, at, body, block_id, turn=1, budget=budget,
                       next=list(expanded))
         return Conversation("", header, [block])

@@ -60,6 +60,7 @@ class Poller:
         self._folder_sig: Signature | None = None
         self._hot_until = 0.0
         self.locks: list[Path] = []  # lock files seen on the last full scan
+        self.broken: list[str] = []  # names of locks broken as stale, renamed aside
 
     def scan(self, force: bool = False) -> tuple[set[Path], set[Path]]:
         """(changed or new files, removed files) since the last scan; raises OSError."""
@@ -77,11 +78,15 @@ class Poller:
         changed: set[Path] = set()
         seen: dict[str, Signature] = {}
         locks: list[Path] = []
+        broken: list[str] = []
         with os.scandir(self.folder) as entries:
             for entry in entries:
                 name = entry.name
-                if name.endswith(".lock") and name.startswith("."):
-                    locks.append(Path(entry.path))
+                if name.startswith("."):
+                    if name.endswith(".lock"):
+                        locks.append(Path(entry.path))
+                    elif ".lock.broken." in name:
+                        broken.append(name)
                     continue
                 if not is_conversation(name):
                     continue
@@ -96,6 +101,7 @@ class Poller:
         removed = {self.folder / n for n in self._files if n not in seen}
         self._files = seen
         self.locks = locks
+        self.broken = sorted(broken)
         return changed, removed
 
 

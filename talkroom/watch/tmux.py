@@ -229,6 +229,19 @@ def capture(ref: PaneRef, lines: int = 40) -> str:
     return "\n".join(rows[-lines:])
 
 
+def peek(ref: PaneRef, profile: Profile, lines: int = 30) -> tuple[str | None, str]:
+    """One look at a pane for display: (its last lines, or None when it is not the
+    registered pane any more; "" when ready to be typed into, else why not)."""
+    state, reason = _query(ref)
+    text = _capture_raw(ref) if state is not None else None
+    if state is None or text is None:
+        return None, reason or "pane gone"
+    rows = text.rstrip("\n").split("\n")
+    while rows and not rows[-1].strip():
+        rows.pop()
+    return "\n".join(rows[-lines:]), _ready_reason(state, profile, text)
+
+
 def validate_line(line: str) -> None:
     """Raise ValueError unless `line` is 1-400 printable ASCII characters not ending in ';'."""
     if not isinstance(line, str) or not LINE_RE.match(line):

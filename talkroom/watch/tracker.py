@@ -26,6 +26,7 @@ class Tracker:
         self.wake = wake or threading.Event()
         self.snapshots: dict[str, Snapshot] = {}  # settled: readable or unreadable
         self.locks: set[Path] = set()  # lock files seen, for the stale sweep
+        self.broken: list[str] = []  # locks broken as stale (renamed aside), by name
         self._reader = Reader()
         self._poller = Poller(root.conversations)
         self._events: EventSource | None = None
@@ -62,6 +63,7 @@ class Tracker:
             found, removed = self._poller.scan(force=forced)
             changed |= found
             self.locks |= set(self._poller.locks)
+            self.broken = self._poller.broken
             for path in removed:
                 self._reader.forget(path)
                 if self.snapshots.pop(path.stem, None) is not None:

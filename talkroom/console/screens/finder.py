@@ -17,6 +17,7 @@ from talkroom.core.model import Conversation
 from talkroom.core.sanitise import sanitise_line
 from talkroom.core.search import Hit
 from talkroom.export import when
+from talkroom.health import Problem
 
 
 def hit_text(hit: Hit) -> Text:
@@ -115,3 +116,38 @@ class DecisionsScreen(ModalScreen[str | None]):
     @on(OptionList.OptionSelected, "#decisions")
     def _chosen(self, event: OptionList.OptionSelected) -> None:
         self.dismiss(self._decided[event.option_index].id)
+
+
+class ProblemsScreen(ModalScreen[str | None]):
+    """Every problem across all conversations; Enter opens the conversation."""
+
+    BINDINGS = [Binding("escape", "dismiss(None)", "Close")]
+
+    def __init__(self, found: list[tuple[Conversation, Problem]]) -> None:
+        super().__init__()
+        self._found = found
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog finder"):
+            yield Static(Text(f"Problems ({len(self._found)})", style="bold"),
+                         classes="dialog-title")
+            options = OptionList(id="problems")
+            for conv, problem in self._found:
+                keys = f"  [{' '.join(problem.keys)}]" if problem.keys else ""
+                options.add_option(Option(Text.assemble(
+                    ("⚠ ", "bold red"), (problem.text, "red"), (keys, "bold"), "\n  ",
+                    (sanitise_line(conv.topic) or conv.id, "dim"))))
+            if not self._found:
+                options.add_option(Option(Text("Nothing is stuck.", style="green"),
+                                          disabled=True))
+            yield options
+
+    def on_mount(self) -> None:
+        options = self.query_one("#problems", OptionList)
+        options.focus()
+        if self._found:
+            options.highlighted = 0
+
+    @on(OptionList.OptionSelected, "#problems")
+    def _chosen(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(self._found[event.option_index][0].id)

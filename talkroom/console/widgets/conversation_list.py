@@ -25,7 +25,10 @@ def row_text(row: Row, now: float, width: int = 0) -> Text:
                           Text(f"  unreadable: {sanitise_line(row.error or '?')}", style="red"),
                           width)
     glyph, style = GLYPHS["needs"] if row.needs_you else GLYPHS.get(conv.status, ("?", ""))
-    first = Text.assemble((f"{glyph} ", style), (sanitise_line(conv.topic) or conv.id, "bold"))
+    first = Text.assemble((f"{glyph} ", style))
+    if row.problems:
+        first.append("⚠ ", style="bold red")
+    first.append(sanitise_line(conv.topic) or conv.id, style="bold")
     if conv.edited_by_hand:
         first.append("  (edited by hand)", style="italic dim")
     # Most useful first, so a narrow list still shows who is waiting and for how long.

@@ -116,5 +116,12 @@ class ConversationHeader(Static):
             text.append(sanitise_line(conv.resolution))
         if conv.edited_by_hand:
             text.append("\nedited by hand: its trailer does not match", style="italic yellow")
+        for problem in row.problems:
+            text.append("\n⚠ ", style="bold red")
+            text.append(problem.text, style="red")
+            if problem.keys:
+                names = {"u": "nudge", "n": "set next", "p": "pause"}
+                text.append("  " + " · ".join(f"{k} {names[k]}" for k in problem.keys),
+                            style="bold")
         text.append(f"\n{conv.id}", style="dim")
         self.update(text)

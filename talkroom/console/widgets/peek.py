@@ -1,0 +1,50 @@
+"""Pane peek: what the next session's pane shows now (this host), or where it runs."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+from talkroom.core import clock
+from talkroom.core.sanitise import sanitise, sanitise_line
+from talkroom.watch.receipts import Receipt
+from talkroom.watch.registry import Session
+
+LINES = 8  # of the pane shown
+STATES = {"": ("ready", "green"), "busy": ("busy", "yellow"), "waiting": ("in a dialog", "yellow"),
+          "not idle": ("text in its prompt", "yellow"), "shell": ("at a shell", "red"),
+          "copy mode": ("in copy mode", "yellow")}
+
+
+class PanePeek(Static):
+    """The last lines of a local pane, inert, with its state."""
+
+    def show_local(self, session: Session, text: str | None, state: str) -> None:
+        """A pane on this host, as just captured."""
+        label, style = STATES.get(state, (state or "?", "red"))
+        head = Text.assemble(("pane of ", "dim"), (session.name, "bold"),
+                             (f" ({session.pane.pane_id} on this host): ", "dim"),
+                             (label, f"bold {style}"))
+        if text is None:
+            self.update(Text.assemble(head, "\n", ("cannot read the pane; register the "
+                                                   "session again", "red")))
+            return
+        lines = sanitise(text).split("\n")
+        body = Text("\n".join(lines[-LINES:]), style="dim", no_wrap=True, overflow="ellipsis")
+        self.update(Text.assemble(head, "\n", body))
+
+    def show_elsewhere(self, session: Session, last: Receipt | None, now: float) -> None:
+        """A session on another host: where it runs and its last receipt."""
+        text = Text.assemble((session.name, "bold"),
+                             (f" runs on {sanitise_line(session.host)} "
+                              f"(pane {session.pane.pane_id}); its watcher types there.",
+                              "dim"))
+        if last is not None:
+            at = clock.parse_loose(last.at)
+            ago = f" {clock.age(now - at)} ago" if at is not None else ""
+            text.append(f"\nlast receipt: {last.describe()}{ago}")
+        self.update(text)
+
+    def show_text(self, message: str) -> None:
+        """Nothing to peek at, and why."""
+        self.update(Text(message, style="dim"))

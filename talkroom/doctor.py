@@ -1,0 +1,187 @@
+"""`talkroom doctor`: what is wrong with this setup, one line each, with the fix."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+
+from talkroom.core.config import Config
+from talkroom.core.paths import Root
+from talkroom.core.store import Reader, conversation_files
+from talkroom.health import BROKEN_RE
+from talkroom.watch.detect import is_network, mount_of
+from talkroom.watch.heartbeat import read_heartbeats
+from talkroom.watch.hostlock import HostLock
+from talkroom.watch.registry import load_sessions
+from talkroom.watch.tmux import pane_alive
+
+SKEW_LIMIT = 2.0  # seconds between our clock and the file server's before it matters
+
+
+class Check:
+    """One line of the report."""
+
+    __slots__ = ("detail", "fix", "name", "ok")
+
+    def __init__(self, name: str, ok: bool, detail: str, fix: str = "") -> None:
+        self.name = name
+        self.ok = ok
+        self.detail = detail
+        self.fix = fix
+
+    def line(self) -> str:
+        """`✓ name: detail` or `✗ name: detail; fix: ...`."""
+        text = f"{'✓' if self.ok else '✗'} {self.name}: {self.detail}"
+        return text if self.ok or not self.fix else f"{text}; fix: {self.fix}"
+
+    def to_json(self) -> dict[str, object]:
+        """For `doctor --json`."""
+        return {"check": self.name, "ok": self.ok, "detail": self.detail, "fix": self.fix}
+
+
+def check_config(config: Config) -> list[Check]:
+    """The config file: read, and nothing unknown in it."""
+    where = f"{config.path}" if config.path.exists() else f"{config.path} (none: defaults)"
+    if config.warnings:
+        return [Check("config", False, f"{where}: {len(config.warnings)} unknown key(s)",
+                      config.warnings[0])]
+    return [Check("config", True, where)]
+
+
+def check_root(root: Root, config: Config) -> list[Check]:
+    """The root: how it was found, that it is writable, its filesystem, the clock."""
+    if not root.path.is_dir():
+        return [Check("root", False, f"{root.path} (found by {root.how}) does not exist",
+                      "open a conversation there (it is created) or pass --root DIR")]
+    point, fstype, options = mount_of(root.path)
+    network = is_network(root.path)
+    how = (f"polled every {config.get_float('poll_interval'):g} s" if network
+           else "changes arrive as filesystem events")
+    checks = []
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".talkroom-doctor-", dir=root.path)
+        os.close(fd)
+        skew = os.stat(probe).st_mtime - time.time()
+        os.unlink(probe)
+    except OSError as exc:
+        return [Check("root", False, f"{root.path} (found by {root.how}) is not writable: "
+                      f"{exc.strerror}", "fix its permissions or mount it read-write")]
+    checks.append(Check("root", True, f"{root.path} (found by {root.how}), writable, "
+                        f"{fstype} on {point} ({options}); {how}"))
+    if abs(skew) > SKEW_LIMIT:
+        checks.append(Check("clock", False, f"the files' clock is {skew:+.0f} s from this "
+                            "machine's", "synchronise the clocks (NTP) on every machine"))
+    else:
+        checks.append(Check("clock", True, f"within {SKEW_LIMIT:g} s of the files' clock"))
+    return checks
+
+
+def check_tmux() -> list[Check]:
+    """tmux installed, and the server of this pane reachable when inside tmux."""
+    tmux = shutil.which("tmux")
+    if tmux is None:
+        return [Check("tmux", False, "not installed", "apt-get install tmux (brew install tmux)")]
+    version = subprocess.run([tmux, "-V"], capture_output=True, text=True,
+                             check=False).stdout.strip()
+    if not os.environ.get("TMUX"):
+        return [Check("tmux", True, f"{version}; this shell is not inside tmux")]
+    reach = subprocess.run([tmux, "display-message", "-p", "#{pid}"], capture_output=True,
+                           text=True, check=False, timeout=5)
+    if reach.returncode:
+        return [Check("tmux", False, f"{version}; the server in $TMUX does not answer",
+                      "start tmux again")]
+    return [Check("tmux", True, f"{version}; server pid {reach.stdout.strip()} answers")]
+
+
+def check_sessions(root: Root, host: str) -> list[Check]:
+    """This host's registrations: each pane alive and the one registered."""
+    try:
+        sessions = load_sessions(root, host)
+    except Exception as exc:
+        return [Check("sessions", False, str(exc), "fix or remove that file")]
+    if not sessions:
+        return [Check("sessions", True, f"none registered on {host}")]
+    checks = []
+    for name, session in sorted(sessions.items()):
+        if pane_alive(session.pane):
+            checks.append(Check(f"session {name}", True,
+                                f"pane {session.pane.pane_id} alive ({session.agent})"))
+        else:
+            checks.append(Check(f"session {name}", False,
+                                f"pane {session.pane.pane_id} is gone or not the registered one",
+                                f"run 'talkroom register {name}' in its pane, or "
+                                f"'talkroom unregister {name}'"))
+    return checks
+
+
+def check_watchers(root: Root, host: str) -> list[Check]:
+    """This host's watcher running; every other host's heartbeat fresh."""
+    checks = []
+    beats = {b.host: b for b in read_heartbeats(root)}
+    pid = HostLock(host, root.path).held_by()
+    mine = beats.get(host)
+    if pid is None:
+        checks.append(Check("watcher", False, f"no watcher runs for {host} on this root",
+                            "start 'talkroom' or 'talkroom --watch-only'"))
+    elif mine is not None and not mine.stopped:
+        checks.append(Check("watcher", True, f"running (pid {pid}, {mine.mode}, last beat "
+                            f"{mine.age():.0f} s ago)"))
+    else:
+        checks.append(Check("watcher", True, f"running (pid {pid}), no heartbeat yet"))
+    for other, beat in sorted(beats.items()):
+        if other == host:
+            continue
+        if beat.alive():
+            checks.append(Check(f"host {other}", True, f"watcher beat {beat.age():.0f} s ago"))
+        else:
+            state = "stopped" if beat.stopped else f"last beat {beat.age():.0f} s ago"
+            checks.append(Check(f"host {other}", False, f"watcher {state}",
+                                f"start 'talkroom --watch-only' on {other}"))
+    return checks
+
+
+def check_files(root: Root, stale_after: float) -> list[Check]:
+    """Locks left behind, locks broken as stale, unreadable files."""
+    checks = []
+    folder = root.conversations
+    try:
+        names = os.listdir(folder)
+    except FileNotFoundError:
+        return [Check("conversations", True, "none yet")]
+    now = time.time()
+    stale = [n for n in names if n.startswith(".") and n.endswith(".md.lock")
+             and now - os.stat(folder / n).st_mtime > stale_after]
+    if stale:
+        checks.append(Check("locks", False, f"{len(stale)} lock(s) older than {stale_after:g} s: "
+                            + ", ".join(stale[:3]), "a running watcher breaks them; start one"))
+    else:
+        checks.append(Check("locks", True, "no stale write lock"))
+    broken = [m for n in names if (m := BROKEN_RE.match(n))]
+    if broken:
+        hosts = sorted({m.group("host") for m in broken})
+        checks.append(Check("broken locks", True, f"{len(broken)} stale lock(s) were broken "
+                            f"(by {', '.join(hosts)}): a writer crashed there; the files "
+                            "are kept for inspection"))
+    snaps = Reader().settle_all(conversation_files(folder))
+    bad = [s for s in snaps if not s.readable and not s.missing]
+    if bad:
+        first = bad[0]
+        checks.append(Check("conversations", False, f"{len(bad)} of {len(snaps)} unreadable: "
+                            f"{first.conv_id}: {first.error}",
+                            "fix or move those files (talkroom never rewrites them)"))
+    else:
+        checks.append(Check("conversations", True, f"{len(snaps)} readable"))
+    return checks
+
+
+def run(root: Root, host: str, config: Config) -> list[Check]:
+    """Every check, in the order a user should fix them."""
+    checks = check_config(config) + check_root(root, config)
+    checks += check_tmux()
+    if root.path.is_dir():
+        checks += check_sessions(root, host) + check_watchers(root, host)
+        checks += check_files(root, config.get_float("stale_lock_seconds"))
+    return checks

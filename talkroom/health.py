@@ -1,0 +1,132 @@
+"""What is wrong with a conversation, and the key that fixes it.
+
+Pure rules over what the console already knows (conversations, sessions, heartbeats,
+receipts, broken locks); no Textual, no I/O.
+"""
+
+from __future__ import annotations
+
+import re
+
+from talkroom.core import clock
+from talkroom.core.model import IN_PROGRESS, Conversation
+from talkroom.watch.heartbeat import Heartbeat
+from talkroom.watch.receipts import Receipt
+from talkroom.watch.registry import Session
+from talkroom.watch.watcher import assignment_id
+
+WAITING_LIMIT_KEY = "waiting limit"  # a header key: this conversation's own threshold
+BROKEN_RE = re.compile(r"^\.(?P<id>[a-z0-9][a-z0-9-]{0,62})\.md\.lock\.broken\."
+                       r"(?P<host>[a-z0-9][a-z0-9-]{0,62})\.(?P<pid>\d+)\.[0-9a-f]+$")
+
+
+class Problem:
+    """One thing that keeps a conversation from moving, with the keys that fix it."""
+
+    __slots__ = ("conv_id", "keys", "kind", "text")
+
+    def __init__(self, conv_id: str, kind: str, text: str, keys: tuple[str, ...] = ()) -> None:
+        self.conv_id = conv_id
+        self.kind = kind  # waiting, unregistered, pane-gone, no-watcher, deferred, stale-lock
+        self.text = text
+        self.keys = keys  # console keys: u nudge, n set next, p pause
+
+    def __repr__(self) -> str:
+        return f"Problem({self.conv_id}: {self.kind}: {self.text})"
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        """Identity for throttling notifications."""
+        return (self.conv_id, self.kind, self.text.split(" for ", 1)[0])
+
+
+def waiting_limit(conv: Conversation, default: float) -> float:
+    """The conversation's own `waiting limit` header, else the configured default."""
+    own = clock.parse_duration(conv.header.get(WAITING_LIMIT_KEY, ""))
+    return own if own is not None and own > 0 else default
+
+
+class Facts:
+    """Everything the rules look at, gathered by the console (or doctor)."""
+
+    def __init__(self, host: str, sessions: list[tuple[Session, bool | None]],
+                 heartbeats: list[Heartbeat], receipts: dict[tuple[str, str], list[Receipt]],
+                 broken_locks: list[str], waiting_threshold: float = 600.0,
+                 deferred_threshold: float = 120.0) -> None:
+        self.host = host
+        self.sessions = {s.name: (s, alive) for s, alive in sessions}
+        self.heartbeats = {b.host: b for b in heartbeats}
+        self.receipts = receipts
+        self.broken_locks = broken_locks
+        self.waiting_threshold = waiting_threshold
+        self.deferred_threshold = deferred_threshold
+
+
+def problems(conv: Conversation, facts: Facts, now: float) -> list[Problem]:
+    """Every problem of one conversation, in the order a moderator should look at them."""
+    found: list[Problem] = []
+    block = conv.assignment()
+    if conv.status == IN_PROGRESS and block is not None and conv.agents_next:
+        since = clock.parse_loose(block.at)
+        limit = waiting_limit(conv, facts.waiting_threshold)
+        if since is not None and now - since > limit:
+            found.append(Problem(conv.id, "waiting",
+                                 f"{', '.join(conv.agents_next)} waiting for "
+                                 f"{clock.age(now - since)} (limit {clock.age(limit)})",
+                                 ("u", "n", "p")))
+        for name in conv.agents_next:
+            found.extend(_session_problems(conv, name, facts, now))
+        aid = assignment_id(block)
+        for name in conv.agents_next:
+            deferred = _deferred_since(facts.receipts.get((conv.id, aid), []), name)
+            if deferred is not None:
+                receipt, since_deferred = deferred
+                if now - since_deferred > facts.deferred_threshold:
+                    found.append(Problem(
+                        conv.id, "deferred",
+                        f"delivery to {name} deferred for {clock.age(now - since_deferred)}: "
+                        f"{receipt.reason} (on {receipt.host})", ("u", "n")))
+    for name in facts.broken_locks:
+        m = BROKEN_RE.match(name)
+        if m and m.group("id") == conv.id:
+            found.append(Problem(conv.id, "stale-lock",
+                                 f"a stale write lock was broken by host {m.group('host')} "
+                                 f"(pid {m.group('pid')}); a writer there crashed", ()))
+    return found
+
+
+def _session_problems(conv: Conversation, name: str, facts: Facts, now: float) -> list[Problem]:
+    entry = facts.sessions.get(name)
+    if entry is None:
+        return [Problem(conv.id, "unregistered",
+                        f"{name} is registered on no host: nobody will wake it", ("n",))]
+    session, alive = entry
+    if session.host == facts.host and alive is False:
+        return [Problem(conv.id, "pane-gone",
+                        f"{name}'s pane {session.pane.pane_id} is gone: register it again "
+                        "or set next", ("n",))]
+    beat = facts.heartbeats.get(session.host)
+    if beat is None or beat.stopped or not beat.alive(now):
+        when = "never" if beat is None else (
+            "stopped" if beat.stopped else f"for {clock.age(beat.age(now))}")
+        return [Problem(conv.id, "no-watcher",
+                        f"no watcher heartbeat from {session.host}, which wakes {name} "
+                        f"({when})", ())]
+    return []
+
+
+def _deferred_since(receipts: list[Receipt], target: str) -> tuple[Receipt, float] | None:
+    """The latest receipt for `target` if it is a deferral, and when deferring began."""
+    mine = sorted((r for r in receipts if r.target == target), key=lambda r: r.at)
+    if not mine or mine[-1].kind != "deferred":
+        return None
+    start = len(mine) - 1
+    while start > 0 and mine[start - 1].kind == "deferred":
+        start -= 1
+    since = clock.parse_loose(mine[start].at)
+    return (mine[-1], since) if since is not None else None
+
+
+def all_problems(convs: list[Conversation], facts: Facts, now: float) -> list[Problem]:
+    """Problems of every conversation."""
+    return [p for conv in convs for p in problems(conv, facts, now)]

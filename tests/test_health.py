@@ -1,0 +1,205 @@
+"""Each health rule with a case that triggers it and one that does not; the console's
+problems view, one-key fixes and notifications (bell, toast, desktop)."""
+
+from __future__ import annotations
+
+import os
+import stat
+import time
+from pathlib import Path
+
+import pytest
+
+from talkroom.console.app import TalkroomApp
+from talkroom.console.screens.finder import ProblemsScreen
+from talkroom.core import clock, config, ops, store
+from talkroom.core.model import Conversation
+from talkroom.core.paths import Root
+from talkroom.health import Facts, problems
+from talkroom.watch.heartbeat import Heartbeat
+from talkroom.watch.receipts import Receipt
+from talkroom.watch.registry import Session
+from talkroom.watch.tmux import PaneRef
+from tests.test_console import screen_text, started, wait_until
+
+T0 = clock.parse_iso("2026-11-21T12:00:00Z")
+HOST = "here"
+
+
+def conversation(root: Root, *, waiting_limit: str | None = None,
+                 next_: str = "codex") -> Conversation:
+    plan = ops.plan_open(root, topic="stuck?", opener="moderator", with_=["codex", "claude"],
+                         next_=[next_] if next_ != "moderator" else None, moderator="mod",
+                         waiting_limit=waiting_limit, now=T0)
+    conv = ops.open_conversation(root, plan, HOST).conv
+    if next_ == "moderator":
+        ops.run(ops.plan_moderate(root, conv.id, "next", moderator="mod", next_=["moderator"],
+                                  now=T0), HOST)
+        conv = store.load(root.conversation(conv.id))
+    return conv
+
+
+def session(name: str, host: str = HOST) -> Session:
+    return Session(name, host, "claude", PaneRef("/tmp/none", 1, "%1", 2))
+
+
+def beat(host: str, age: float, stopped: bool = False, now: float = 0.0) -> Heartbeat:
+    """A heartbeat `age` seconds old at `now` (read against the real clock otherwise)."""
+    fields = {"heartbeat": clock.iso((now or time.time()) - age), "heartbeat interval": "5"}
+    if stopped:
+        fields["stopped at"] = clock.iso(T0)
+    hb = Heartbeat(host, fields)
+    return hb
+
+
+def facts(sessions: list[tuple[Session, bool | None]] | None = None,
+          beats: list[Heartbeat] | None = None,
+          receipts: dict[tuple[str, str], list[Receipt]] | None = None,
+          broken: list[str] | None = None) -> Facts:
+    """This host's codex alive and this host's watcher beating (at any `now`: see below)."""
+    return Facts(HOST, sessions if sessions is not None else [(session("codex"), True)],
+                 beats if beats is not None else [Fresh(HOST)], receipts or {}, broken or [],
+                 waiting_threshold=600, deferred_threshold=120)
+
+
+class Fresh(Heartbeat):
+    """A heartbeat that is always a second old, whatever time the rules ask about."""
+
+    def __init__(self, host: str) -> None:
+        super().__init__(host, {"heartbeat interval": "5"})
+
+    def age(self, now: float | None = None) -> float:
+        return 1.0
+
+
+def kinds(conv: Conversation, f: Facts, now: float) -> list[str]:
+    return [p.kind for p in problems(conv, f, now)]
+
+
+def test_waiting_longer_than_the_threshold(root: Root) -> None:
+    conv = conversation(root)
+    assert kinds(conv, facts(), T0 + 300) == []
+    found = problems(conv, facts(), T0 + 660)
+    assert [p.kind for p in found] == ["waiting"] and found[0].keys == ("u", "n", "p")
+    assert "codex waiting for 11m" in found[0].text
+
+
+def test_a_conversation_has_its_own_waiting_limit(root: Root) -> None:
+    conv = conversation(root, waiting_limit="30m")
+    assert conv.header["waiting limit"] == "30m"
+    assert kinds(conv, facts(), T0 + 660) == []
+    assert kinds(conv, facts(), T0 + 1860) == ["waiting"]
+
+
+def test_the_moderator_being_next_is_not_a_problem(root: Root) -> None:
+    assert kinds(conversation(root, next_="moderator"), facts(), T0 + 99999) == []
+
+
+def test_next_registered_on_no_host(root: Root) -> None:
+    conv = conversation(root)
+    found = problems(conv, facts(sessions=[(session("claude"), True)]), T0 + 10)
+    assert [p.kind for p in found] == ["unregistered"] and found[0].keys == ("n",)
+
+
+def test_a_pane_gone_on_this_host_but_not_elsewhere(root: Root) -> None:
+    conv = conversation(root)
+    assert kinds(conv, facts(sessions=[(session("codex"), False)]), T0 + 10) == ["pane-gone"]
+    elsewhere = facts(sessions=[(session("codex", "far"), None)], beats=[Fresh("far")])
+    assert kinds(conv, elsewhere, T0 + 10) == []
+
+
+def test_no_heartbeat_from_the_host_that_owns_next(root: Root) -> None:
+    conv = conversation(root)
+    far = [(session("codex", "far"), None)]
+    now = T0 + 10
+    assert kinds(conv, facts(sessions=far, beats=[beat("far", 10, now=now)]), now) == []
+    for beats in ([], [beat("far", 16, now=now)], [beat("far", 1, stopped=True, now=now)]):
+        found = problems(conv, facts(sessions=far, beats=beats), T0 + 10)
+        assert [p.kind for p in found] == ["no-watcher"] and "from far" in found[0].text
+
+
+def test_a_delivery_deferred_too_long(root: Root) -> None:
+    conv = conversation(root)
+    aid = conv.blocks[0].block_id or ""
+
+    def receipt(at: float, outcome: str) -> Receipt:
+        return Receipt(HOST, clock.iso(at), conv.id, aid, 1, "codex", "%1", outcome, None)
+
+    deferred = {(conv.id, aid): [receipt(T0 + 1, "deferred:busy"),
+                                 receipt(T0 + 100, "deferred:copy mode")]}
+    found = problems(conv, facts(receipts=deferred), T0 + 200)
+    assert [p.kind for p in found] == ["deferred"]
+    assert "deferred for 3m: copy mode (on here)" in found[0].text
+    assert kinds(conv, facts(receipts=deferred), T0 + 60) == []
+    done = {(conv.id, aid): [receipt(T0 + 1, "deferred:busy"), receipt(T0 + 5, "delivered")]}
+    assert kinds(conv, facts(receipts=done), T0 + 200) == []
+
+
+def test_a_lock_broken_as_stale_is_shown_with_its_host(root: Root) -> None:
+    conv = conversation(root)
+    broken = [f".{conv.id}.md.lock.broken.far-host.4242.a1b2c3", ".other.md.lock.broken.h.1.ff"]
+    found = problems(conv, facts(broken=broken), T0 + 10)
+    assert [p.kind for p in found] == ["stale-lock"] and "by host far-host (pid 4242)" in \
+        found[0].text
+    assert kinds(conv, facts(broken=broken[1:]), T0 + 10) == []
+
+
+@pytest.fixture
+def stuck(root: Root, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Root:
+    """A root where codex has waited 20 minutes, and a fake notify-send on PATH."""
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    monkeypatch.setenv("TALKROOM_FAKE_NOW", clock.iso(T0 + 1200))
+    conversation(root)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "notify-send"
+    fake.write_text(f"#!/bin/sh\nprintf '%s\\n' \"$@\" >> {tmp_path / 'notified'}\n")
+    fake.chmod(fake.stat().st_mode | stat.S_IXUSR)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    return root
+
+
+@pytest.mark.asyncio
+async def test_the_console_shows_problems_and_fixes_one_with_a_key(stuck: Root) -> None:
+    app = TalkroomApp(stuck, HOST, config.load(env={}), watch=False)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await started(pilot, app)
+        await wait_until(pilot, lambda: app.state.problems)
+        shown = screen_text(app)
+        assert "⚠ codex waiting for 20m (limit 10m)  u nudge · n set next · p pause" in shown
+        assert "codex is registered on no host" in shown
+        await pilot.press("P")
+        assert isinstance(app.screen, ProblemsScreen)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: not isinstance(app.screen, ProblemsScreen))
+        await pilot.press("u")  # the one-key fix: nudge
+        conv_id = app.selected_id
+        await wait_until(pilot, lambda: store.load(stuck.conversation(conv_id or ""))
+                         .blocks[-1].action == "nudge")
+
+
+@pytest.mark.asyncio
+async def test_a_new_problem_rings_toasts_and_notifies_the_desktop_once(
+    stuck: Root, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("TALKROOM_FAKE_NOW", clock.iso(T0 + 60))  # nothing wrong yet
+    app = TalkroomApp(stuck, HOST, config.load(env={}), watch=False)
+    rings: list[int] = []
+    monkeypatch.setattr(app, "bell", lambda: rings.append(1))
+    async with app.run_test(size=(140, 40), notifications=True) as pilot:
+        await started(pilot, app)
+        await wait_until(pilot, lambda: app.hosts_loaded)
+        kinds_now = {p.kind for ps in app.state.problems.values() for p in ps}
+        assert kinds_now == {"unregistered"}  # there at start: listed, not announced
+        assert rings == []
+        monkeypatch.setenv("TALKROOM_FAKE_NOW", clock.iso(T0 + 1200))  # 20 min later
+        app._tick()
+        await wait_until(pilot, lambda: rings == [1])
+        await wait_until(pilot, lambda: (tmp_path / "notified").exists())
+        await pilot.pause(0.3)
+        assert "codex waiting for 20m" in (tmp_path / "notified").read_text()
+        assert any("codex waiting" in str(n.message) for n in app._notifications)
+        app._tick()  # the same problem again: not said again
+        await pilot.pause(0.3)
+        assert rings == [1]
