@@ -70,15 +70,9 @@ def latency(tmp: Path, poll: bool, rounds: int) -> dict[str, float]:
     tmux(sock, "-f", "/dev/null", "new-session", "-d", "-s", "b", "-x", "150", "-y", "40",
          "sleep 100000")
     try:
-        # A stand-in under another name: it shows each line and never replies.
-        pane = tmux(sock, "new-window", "-d", "-P", "-F", "#{pane_id}", "-t", "b:",
-                    f"{sys.executable} -m talkroom.demo.agent --name listener").strip()
-        while not tmux(sock, "capture-pane", "-p", "-t", pane).rstrip().endswith("❯"):
-            time.sleep(0.05)
-        pid, pane_pid = tmux(sock, "display-message", "-p", "-t", pane,
-                             "#{pid} #{pane_pid}").split()
-        registry.register(root, HOST, "agent", "claude",
-                          PaneRef(sock, int(pid), pane, int(pane_pid)))
+        ref = listener(sock)
+        pane = ref.pane_id
+        registry.register(root, HOST, "agent", "claude", ref)
         plan = ops.plan_open(root, topic="latency", opener="moderator", with_=["agent", "x"],
                              next_=["x"], max_turns=1000, moderator="bench")
         conv_id = ops.open_conversation(root, plan, HOST).conv.id
@@ -101,6 +95,16 @@ def latency(tmp: Path, poll: bool, rounds: int) -> dict[str, float]:
         subprocess.run(["tmux", "-S", sock, "kill-server"], check=False)
     return {"p50_s": round(statistics.median(samples), 3),
             "p95_s": round(percentile(samples, 95), 3), "n": len(samples)}
+
+
+def listener(sock: str) -> PaneRef:
+    """A stand-in under another name in a new window: it shows each line, never replies."""
+    pane = tmux(sock, "new-window", "-d", "-P", "-F", "#{pane_id}", "-t", "b:",
+                f"{sys.executable} -m talkroom.demo.agent --name listener").strip()
+    while not tmux(sock, "capture-pane", "-p", "-t", pane).rstrip().endswith("❯"):
+        time.sleep(0.05)
+    pid, pane_pid = tmux(sock, "display-message", "-p", "-t", pane, "#{pid} #{pane_pid}").split()
+    return PaneRef(sock, int(pid), pane, int(pane_pid))
 
 
 def count_lines(sock: str, pane: str) -> int:

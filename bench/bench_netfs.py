@@ -24,11 +24,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.bench_delivery import count_lines, percentile, start_watcher, stop, tmux
+from bench.bench_delivery import count_lines, listener, percentile, start_watcher, stop, tmux
 from talkroom.core import ops
 from talkroom.core.paths import Root
 from talkroom.watch import registry
-from talkroom.watch.tmux import PaneRef
 from tests.netfs import SshfsPair, netfs_unavailable_reason
 
 
@@ -40,14 +39,9 @@ def delivery(pair: SshfsPair, tmp: Path, rounds: int, interval: float) -> dict[s
     tmux(sock, "-f", "/dev/null", "new-session", "-d", "-s", "b", "-x", "150", "-y", "40",
          "sleep 100000")
     try:
-        pane = tmux(sock, "new-window", "-d", "-P", "-F", "#{pane_id}", "-t", "b:",
-                    f"{sys.executable} -m talkroom.demo.agent --name listener").strip()
-        while not tmux(sock, "capture-pane", "-p", "-t", pane).rstrip().endswith("❯"):
-            time.sleep(0.05)
-        pid, pane_pid = tmux(sock, "display-message", "-p", "-t", pane,
-                             "#{pid} #{pane_pid}").split()
-        registry.register(watcher_root, "host-b", "agent", "claude",
-                          PaneRef(sock, int(pid), pane, int(pane_pid)))
+        ref = listener(sock)
+        pane = ref.pane_id
+        registry.register(watcher_root, "host-b", "agent", "claude", ref)
         plan = ops.plan_open(writer_root, topic="latency", opener="moderator",
                              with_=["agent", "x"], next_=["x"], max_turns=1000,
                              moderator="bench")

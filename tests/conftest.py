@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -167,3 +168,22 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     if _NETFS_OUTCOMES:
         counts = ", ".join(f"{len(v)} {k}" for k, v in sorted(_NETFS_OUTCOMES.items()))
         terminalreporter.write_line(f"network filesystem (sshfs) tests: {counts}")
+
+
+@pytest.fixture
+def data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Root]:
+    """The console's fixed conversations (tests/consoledata.py), fixed clock, UTC."""
+    from tests import consoledata
+
+    old_tz = os.environ.get("TZ")
+    os.environ["TZ"] = "UTC"
+    time.tzset()
+    monkeypatch.setenv("TALKROOM_FAKE_NOW", consoledata.NOW)
+    try:
+        yield consoledata.build(tmp_path / "talks")
+    finally:
+        if old_tz is None:
+            os.environ.pop("TZ", None)
+        else:
+            os.environ["TZ"] = old_tz
+        time.tzset()

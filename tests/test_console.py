@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import threading
 import time
-from pathlib import Path
 
 import pytest
 from rich.console import Console
@@ -22,12 +21,6 @@ from tests import consoledata
 pytestmark = pytest.mark.asyncio
 
 
-@pytest.fixture
-def data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Root:
-    monkeypatch.setenv("TZ", "UTC")
-    time.tzset()
-    monkeypatch.setenv("TALKROOM_FAKE_NOW", consoledata.NOW)
-    return consoledata.build(tmp_path / "talks")
 
 
 def make_app(root: Root, watch: bool = False) -> TalkroomApp:

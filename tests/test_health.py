@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from talkroom.console.app import TalkroomApp
-from talkroom.console.screens.finder import ProblemsScreen
+from talkroom.console.screens.finder import PickerScreen
 from talkroom.core import clock, config, ops, store
 from talkroom.core.model import Conversation
 from talkroom.core.paths import Root
@@ -170,9 +170,9 @@ async def test_the_console_shows_problems_and_fixes_one_with_a_key(stuck: Root) 
         assert "⚠ codex waiting for 20m (limit 10m)  u nudge · n set next · p pause" in shown
         assert "codex is registered on no host" in shown
         await pilot.press("P")
-        assert isinstance(app.screen, ProblemsScreen)
+        assert isinstance(app.screen, PickerScreen)
         await pilot.press("enter")
-        await wait_until(pilot, lambda: not isinstance(app.screen, ProblemsScreen))
+        await wait_until(pilot, lambda: not isinstance(app.screen, PickerScreen))
         await pilot.press("u")  # the one-key fix: nudge
         conv_id = app.selected_id
         await wait_until(pilot, lambda: store.load(stuck.conversation(conv_id or ""))

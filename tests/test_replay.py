@@ -4,7 +4,6 @@ console, an older cross-session-talk file, and a conversation that grows meanwhi
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
@@ -20,14 +19,7 @@ from talkroom.watch.receipts import Receipt
 from tests import consoledata
 from tests.test_codec import LEGACY
 from tests.test_console import conv, screen_text, started, wait_until
-
-
-@pytest.fixture
-def data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Root:
-    monkeypatch.setenv("TZ", "UTC")
-    time.tzset()
-    monkeypatch.setenv("TALKROOM_FAKE_NOW", consoledata.NOW)
-    return consoledata.build(tmp_path / "talks")
+from tests.test_snapshots import steady_cursors
 
 
 def receipts_of(root: Root, conv_id: str) -> list[Receipt]:
@@ -171,6 +163,8 @@ def replay_at(step: int) -> object:
         assert isinstance(screen, ReplayScreen)
         screen.go(step)
         await pilot.pause(0.3)
+        steady_cursors(app)
+        await pilot.pause()
     return before
 
 

@@ -6,14 +6,13 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
 
 from talkroom import export
 from talkroom.console.app import TalkroomApp
-from talkroom.console.screens.finder import DecisionsScreen, SearchScreen
+from talkroom.console.screens.finder import PickerScreen, SearchScreen
 from talkroom.console.widgets.transcript import BlockView
 from talkroom.core import config, store
 from talkroom.core.paths import Root
@@ -22,14 +21,6 @@ from tests import consoledata
 from tests.conftest import run_talkroom
 from tests.test_console import conv, started, wait_until
 from tests.test_replay import receipts_of
-
-
-@pytest.fixture
-def data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Root:
-    monkeypatch.setenv("TZ", "UTC")
-    time.tzset()
-    monkeypatch.setenv("TALKROOM_FAKE_NOW", consoledata.NOW)
-    return consoledata.build(tmp_path / "talks")
 
 
 def everything(root: Root) -> list:
@@ -105,7 +96,7 @@ async def test_search_in_the_console_jumps_to_the_turn(data: Root) -> None:
         found = [v for v in app.transcript.query(BlockView) if v.has_class("found")]
         assert len(found) == 1 and found[0].block.turn == 3
         await pilot.press("d")
-        assert isinstance(app.screen, DecisionsScreen)
+        assert isinstance(app.screen, PickerScreen)
         await pilot.press("enter")
         await wait_until(pilot, lambda: app.selected_id == conv(data, "Test runner").id)
 

@@ -51,7 +51,15 @@ def showing(topic: str | None, *keys: str, settle: float = 0.3) -> Before:
         if keys:
             await pilot.press(*keys)
         await pilot.pause(settle)
+        steady_cursors(app)
+        await pilot.pause()
     return before
+
+
+def steady_cursors(app: TalkroomApp) -> None:
+    """A blinking cursor is drawn or not depending on timing: keep it drawn."""
+    for widget in app.screen.query("Input, TextArea"):
+        widget.cursor_blink = False  # type: ignore[attr-defined]
 
 
 def test_live_conversation_with_receipts(app: TalkroomApp, snap_compare) -> None:

@@ -30,7 +30,7 @@ from talkroom.console.screens.dialogs import (
     OpenDialog,
     Write,
 )
-from talkroom.console.screens.finder import DecisionsScreen, ProblemsScreen, SearchScreen
+from talkroom.console.screens.finder import SearchScreen, decisions_screen, problems_screen
 from talkroom.console.screens.help import HelpScreen
 from talkroom.console.screens.replay import ReplayScreen
 from talkroom.console.state import FILTERS, ConsoleState, Row
@@ -611,7 +611,7 @@ class TalkroomApp(App[None]):
         decided = sorted((c for c in self.state.conversations()
                           if c.status == CLOSED and c.resolution),
                          key=lambda c: c.updated_at, reverse=True)
-        self.push_screen(DecisionsScreen(decided),
+        self.push_screen(decisions_screen(decided),
                          lambda conv_id: self._go_to(conv_id) if conv_id else None)
 
     def _go_to(self, conv_id: str, block: int | None = None) -> None:
@@ -653,7 +653,7 @@ class TalkroomApp(App[None]):
         """Everything stuck, across all conversations."""
         found = [(conv, problem) for conv in self.state.conversations()
                  for problem in self.state.problems.get(conv.id, [])]
-        self.push_screen(ProblemsScreen(found),
+        self.push_screen(problems_screen(found),
                          lambda conv_id: self._go_to(conv_id) if conv_id else None)
 
     def action_toggle_peek(self) -> None:

@@ -34,8 +34,7 @@ class Tailer:
         self.host = host
         self.post = post
         self.interval = interval
-        self.rescan = rescan
-        self.tracker = Tracker(root, poll=poll)
+        self.tracker = Tracker(root, poll=poll, rescan=rescan)
         self._receipts = ReceiptTail(root)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -69,14 +68,11 @@ class Tailer:
             self.tracker.start()
         except OSError as exc:
             self._problem(f"cannot watch {self.root.conversations}: {exc.strerror or exc}")
-        next_rescan = next_hosts = 0.0
+        next_hosts = 0.0
         while not self._stop.is_set():
             now = time.monotonic()
-            forced = now >= next_rescan
-            if forced:
-                next_rescan = now + self.rescan
             try:
-                updates, removed = self.tracker.tick(forced)
+                updates, removed = self.tracker.tick()
                 if updates or removed:
                     self.post(ConversationsChanged(updates, removed))
                 receipts = self._receipts.poll()

@@ -4,6 +4,7 @@ watcher and the console's tailer. It is not a thread; its owner calls `tick` fro
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 
 from talkroom.core import clock
@@ -19,9 +20,11 @@ RECENT = 600.0  # conversations active this recently are re-read on every forced
 class Tracker:
     """Detects changes under `conversations/` and keeps the latest settled snapshots."""
 
-    def __init__(self, root: Root, *, poll: bool | None = None,
+    def __init__(self, root: Root, *, poll: bool | None = None, rescan: float = 30.0,
                  wake: threading.Event | None = None) -> None:
         self.root = root
+        self.rescan = rescan
+        self._next_rescan = 0.0  # the first look is a full one
         self.mode = "polling" if poll or (poll is None and is_network(root.path)) else "events"
         self.wake = wake or threading.Event()
         self.snapshots: dict[str, Snapshot] = {}  # settled: readable or unreadable
@@ -51,12 +54,18 @@ class Tracker:
         return {cid: s.conv for cid, s in self.snapshots.items()
                 if s.readable and s.conv is not None}
 
-    def tick(self, forced: bool = False) -> tuple[list[Snapshot], list[str]]:
+    def tick(self, forced: bool | None = None) -> tuple[list[Snapshot], list[str]]:
         """Look once: (snapshots that changed, ids removed). Raises OSError if the root is gone.
 
-        `forced` scans every file's stat and re-reads recently active conversations, since
-        size and mtime can look unchanged on network mounts.
+        Every `rescan` seconds (or when `forced`) the look is a full one: every file's stat,
+        and recently active conversations re-read, since size and mtime can look unchanged
+        on network mounts.
         """
+        now_mono = time.monotonic()
+        if forced is None:
+            forced = now_mono >= self._next_rescan
+        if forced:
+            self._next_rescan = now_mono + self.rescan
         changed: set[Path] = set(self._unsettled)
         removed_ids: list[str] = []
         if self.mode == "polling" or forced:

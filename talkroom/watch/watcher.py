@@ -87,7 +87,6 @@ class Watcher:
         self.root = root
         self.host = host
         self.interval = interval
-        self.rescan = rescan
         self.heartbeat_interval = heartbeat
         self.on_event = on_event or (lambda event: None)
         self.workers = workers
@@ -95,7 +94,7 @@ class Watcher:
             self.profiles: dict[str, Profile] = profiles_from_config(profiles or {})
         except ValueError as exc:
             raise BadInput(f"the config's profiles: {exc}; fix the config file") from None
-        self.tracker = Tracker(root, poll=poll)
+        self.tracker = Tracker(root, poll=poll, rescan=rescan)
         self.mode = self.tracker.mode
         self.started_at = ""
         self.last_heartbeat = ""
@@ -169,16 +168,11 @@ class Watcher:
     # --- the loop -----------------------------------------------------------------------
 
     def _run(self) -> None:
-        next_rescan = 0.0
         next_beat = 0.0
         ready = False
         while not self._stop.is_set():
-            now = time.monotonic()
-            forced = now >= next_rescan
-            if forced:
-                next_rescan = now + self.rescan
             try:
-                self._tick(forced)
+                self._tick()
                 if not ready:
                     ready = True
                     convs = len(self.tracker.snapshots)
@@ -205,8 +199,8 @@ class Watcher:
             self.error = why
             self._emit("error", why, error=why)
 
-    def _tick(self, forced: bool) -> None:
-        updates, removed = self.tracker.tick(forced)
+    def _tick(self) -> None:
+        updates, removed = self.tracker.tick()
         for conv_id in removed:
             self._candidates.pop(conv_id, None)
         for snap in updates:

@@ -83,71 +83,53 @@ class SearchScreen(ModalScreen[Hit | None]):
         self.dismiss(self._hits[event.option_index])
 
 
-class DecisionsScreen(ModalScreen[str | None]):
+class PickerScreen(ModalScreen[str | None]):
+    """A titled list to pick from; Enter returns the chosen item's value."""
+
+    BINDINGS = [Binding("escape", "dismiss(None)", "Close")]
+
+    def __init__(self, title: str, items: list[tuple[Text, str]], empty: Text) -> None:
+        super().__init__()
+        self._title = title
+        self._items = items
+        self._empty = empty
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog finder"):
+            yield Static(Text(self._title, style="bold"), classes="dialog-title")
+            options = OptionList(id="picks")
+            options.add_options([Option(text) for text, _ in self._items]
+                                or [Option(self._empty, disabled=True)])
+            yield options
+
+    def on_mount(self) -> None:
+        options = self.query_one("#picks", OptionList)
+        options.focus()
+        if self._items:
+            options.highlighted = 0
+
+    @on(OptionList.OptionSelected, "#picks")
+    def _chosen(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(self._items[event.option_index][1])
+
+
+def decisions_screen(decided: list[Conversation]) -> PickerScreen:
     """Every closed conversation with a resolution, newest first."""
-
-    BINDINGS = [Binding("escape", "dismiss(None)", "Close")]
-
-    def __init__(self, decided: list[Conversation]) -> None:
-        super().__init__()
-        self._decided = decided
-
-    def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog finder"):
-            yield Static(Text(f"Decisions in this talk root ({len(self._decided)}), newest "
-                              "first", style="bold"), classes="dialog-title")
-            options = OptionList(id="decisions")
-            for conv in self._decided:
-                options.add_option(Option(Text.assemble(
-                    ("✓ ", "green"), (sanitise_line(conv.resolution or ""), "bold"), "\n  ",
-                    (f"{sanitise_line(conv.topic)} · {when(conv.updated_at)}", "dim"))))
-            if not self._decided:
-                options.add_option(Option(Text("No conversation has been closed with a "
-                                               "resolution yet.", style="dim"),
-                                          disabled=True))
-            yield options
-
-    def on_mount(self) -> None:
-        options = self.query_one("#decisions", OptionList)
-        options.focus()
-        if self._decided:
-            options.highlighted = 0
-
-    @on(OptionList.OptionSelected, "#decisions")
-    def _chosen(self, event: OptionList.OptionSelected) -> None:
-        self.dismiss(self._decided[event.option_index].id)
+    items = [(Text.assemble(("✓ ", "green"), (sanitise_line(c.resolution or ""), "bold"), "\n  ",
+                            (f"{sanitise_line(c.topic)} · {when(c.updated_at)}", "dim")), c.id)
+             for c in decided]
+    return PickerScreen(f"Decisions in this talk root ({len(decided)}), newest first", items,
+                        Text("No conversation has been closed with a resolution yet.",
+                             style="dim"))
 
 
-class ProblemsScreen(ModalScreen[str | None]):
+def problems_screen(found: list[tuple[Conversation, Problem]]) -> PickerScreen:
     """Every problem across all conversations; Enter opens the conversation."""
-
-    BINDINGS = [Binding("escape", "dismiss(None)", "Close")]
-
-    def __init__(self, found: list[tuple[Conversation, Problem]]) -> None:
-        super().__init__()
-        self._found = found
-
-    def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog finder"):
-            yield Static(Text(f"Problems ({len(self._found)})", style="bold"),
-                         classes="dialog-title")
-            options = OptionList(id="problems")
-            for conv, problem in self._found:
-                keys = f"  [{' '.join(problem.keys)}]" if problem.keys else ""
-                options.add_option(Option(Text.assemble(
-                    ("⚠ ", "bold red"), (problem.text, "red"), (keys, "bold"), "\n  ",
-                    (sanitise_line(conv.topic) or conv.id, "dim"))))
-            if not self._found:
-                options.add_option(Option(Text("Nothing is stuck.", style="green"),
-                                          disabled=True))
-            yield options
-
-    def on_mount(self) -> None:
-        options = self.query_one("#problems", OptionList)
-        options.focus()
-        if self._found:
-            options.highlighted = 0
-
-    @on(OptionList.OptionSelected, "#problems")
-    def _chosen(self, event: OptionList.OptionSelected) -> None:
-        self.dismiss(self._found[event.option_index][0].id)
+    items = []
+    for conv, problem in found:
+        keys = f"  [{' '.join(problem.keys)}]" if problem.keys else ""
+        items.append((Text.assemble(("⚠ ", "bold red"), (problem.text, "red"), (keys, "bold"),
+                                    "\n  ", (sanitise_line(conv.topic) or conv.id, "dim")),
+                      conv.id))
+    return PickerScreen(f"Problems ({len(found)})", items,
+                        Text("Nothing is stuck.", style="green"))
