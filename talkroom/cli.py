@@ -56,6 +56,7 @@ class Context:
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
         self._config: Config | None = None
+        self.lenient_config = False  # doctor reports a bad config instead of stopping at it
         self.body_raw: bytes | None = None  # a body read for open/reply/inject, kept on failure
 
     @property
@@ -64,8 +65,8 @@ class Context:
         if self._config is None:
             from talkroom.core import config, lock
 
-            cfg = config.load()
-            for warning in cfg.warnings:
+            cfg = config.load(lenient=self.lenient_config)
+            for warning in [] if self.lenient_config else cfg.warnings:
                 print(f"talkroom: warning: {warning}", file=sys.stderr)
             lock.set_stale_after(cfg.get_float("stale_lock_seconds"))
             self._config = cfg
@@ -495,6 +496,7 @@ def cmd_doctor(ctx: Context) -> int:
 
     from talkroom import doctor
 
+    ctx.lenient_config = True
     checks = doctor.run(ctx.root, ctx.host, ctx.config)
     if ctx.args.json:
         print(json.dumps([c.to_json() for c in checks], ensure_ascii=False))
@@ -523,6 +525,9 @@ def cmd_config(ctx: Context) -> int:
             if os.environ.get("TALKROOM_HOST") else "the hostname")]
     rows += [(s.key, cfg.values[s.key], cfg.sources[s.key]) for s in configuration.SETTINGS
              if s.key != "root"]
+    if cfg.values["moderator"] is None:  # say what the default resolves to here
+        rows = [("moderator", ctx.moderator, "default: your login name") if key == "moderator"
+                else (key, value, source) for key, value, source in rows]
     if a.json:
         print(json.dumps({"file": str(path), "values": {k: v for k, v, _ in rows},
                           "sources": {k: src for k, _, src in rows},
@@ -822,6 +827,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             message += _keep_body(ctx)
         print(f"talkroom: {message}", file=sys.stderr)
         return exc.exit_code
+    except BrokenPipeError:
+        # the reader went away (`talkroom list | head`): stop quietly, as a SIGPIPE would
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
     except OSError as exc:
         from talkroom.core.lock import io_error
 

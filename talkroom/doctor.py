@@ -43,8 +43,13 @@ class Check:
 
 
 def check_config(config: Config) -> list[Check]:
-    """The config file: read, and nothing unknown in it."""
+    """The config file and variables: readable, valid, and nothing unknown in them."""
     where = f"{config.path}" if config.path.exists() else f"{config.path} (none: defaults)"
+    if config.errors:
+        more = f" (and {len(config.errors) - 1} more)" if len(config.errors) > 1 else ""
+        message, _, fix = config.errors[0].rpartition("; ")
+        return [Check("config", False, f"{message}{more}; checked with the defaults instead",
+                      fix)]
     if config.warnings:
         return [Check("config", False, f"{where}: {len(config.warnings)} unknown key(s)",
                       config.warnings[0])]

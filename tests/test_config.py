@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -96,8 +97,6 @@ def test_a_bad_profile_override_stops_the_watcher_with_one_line(
 
 
 def show(*args: str, env: dict[str, str] | None = None) -> dict:
-    import json
-
     out = run_talkroom(*args, "config", "--show", "--json", env=env)
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout)
@@ -148,3 +147,29 @@ def test_the_human_view_names_every_source(isolated: Path,
     out = run_talkroom("config", env={"TALKROOM_BELL": "no"}).stdout.decode()
     assert "moderator: zoe  [file " in out and "bell: false  [$TALKROOM_BELL]" in out
     assert "rescan_interval: 30.0  [default]" in out
+    out = run_talkroom("config", env={"TALKROOM_BELL": "no", "TALKROOM_MODERATOR": "",
+                                      "TALKROOM_CONFIG": str(isolated / "none.yaml")})
+    assert "moderator: (unset)" not in out.stdout.decode()
+    assert "  [default: your login name]" in out.stdout.decode()
+
+
+def test_a_lenient_load_keeps_the_good_values_and_lists_the_bad(isolated: Path) -> None:
+    path = write_config(isolated, "poll_interval: fast\nbell: no\nmoderatr: x\n")
+    cfg = config.load(path, env={"TALKROOM_HEARTBEAT_INTERVAL": "-1"}, lenient=True)
+    assert cfg["bell"] is False and cfg["poll_interval"] == 1.0
+    assert cfg["heartbeat_interval"] == 5.0 and len(cfg.errors) == 2 and cfg.warnings
+    assert "'talkroom config --edit'" in cfg.errors[0]
+    assert "fix or unset the variable" in cfg.errors[1]
+    with pytest.raises(BadInput, match="poll_interval 'fast' is not valid: must be a number"):
+        config.load(path, env={})
+
+
+@pytest.mark.parametrize("text", ["poll_interval: fast\n", "a: [\n", "- a list\n"])
+def test_doctor_reports_a_bad_config_and_checks_the_rest(isolated: Path, tmp_path: Path,
+                                                        text: str) -> None:
+    write_config(isolated, text)
+    out = run_talkroom("--root", str(tmp_path), "doctor", "--json")
+    checks = {c["check"]: c for c in json.loads(out.stdout)}
+    assert out.returncode == 1 and not checks["config"]["ok"]
+    assert "config --edit" in checks["config"]["fix"]
+    assert checks["root"]["ok"] and "tmux" in checks  # the rest was still checked

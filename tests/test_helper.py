@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -352,3 +355,18 @@ def test_moderator_name_from_login_when_not_configured(talk: Talk,
     conv_id = talk.open()
     talk("pause", conv_id)
     assert conv(talk, conv_id).blocks[-1].author == "dr-jane-doe"
+
+
+def test_a_reader_that_goes_away_stops_the_output_quietly(talk: Talk) -> None:
+    conv_id = talk.open()
+    read, write = os.pipe()
+    os.close(read)  # like `talkroom show ID | head -0`
+    try:
+        done = subprocess.run([sys.executable, "-m", "talkroom", "--root", str(talk.root.path),
+                               "reply", conv_id, "--as", "beta", "--body", "kept",
+                               "--next", "alpha"], stdout=write, stderr=subprocess.PIPE,
+                              timeout=30, check=False)
+    finally:
+        os.close(write)
+    assert (done.returncode, done.stderr) == (141, b"")
+    assert "kept" in talk("show", conv_id, "--last", "1").out  # the reply itself was written

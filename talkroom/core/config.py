@@ -11,8 +11,11 @@ from talkroom.core.names import check_name
 
 
 def _seconds(text: str) -> float:
-    value = float(text)
-    if not 0 < value <= 86400 * 7:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value <= 86400 * 7:  # NaN fails this too
         raise ValueError("must be a number of seconds between 0 and 604800")
     return value
 
@@ -97,11 +100,12 @@ class Config:
     """Effective settings and where each one came from."""
 
     def __init__(self, values: dict[str, object], sources: dict[str, str], path: Path,
-                 warnings: list[str]) -> None:
+                 warnings: list[str], errors: list[str] | None = None) -> None:
         self.values = values
         self.sources = sources
         self.path = path
         self.warnings = warnings
+        self.errors = errors or []  # only a lenient load keeps going past bad values
 
     def __getitem__(self, key: str) -> object:
         return self.values[key]
@@ -135,21 +139,34 @@ def read_file(path: Path) -> dict[str, object]:
         try:
             data = load_yaml(text)
         except Unreadable as exc:
-            raise BadInput(f"config file {path}: {exc.message}; fix it") from None
+            raise BadInput(f"config file {path}: {exc.message}; "
+                           "fix it ('talkroom config --edit')") from None
     if data in (None, ""):
         return {}
     if not isinstance(data, dict):
-        raise BadInput(f"config file {path}: expected 'key: value' lines; fix it")
+        raise BadInput(f"config file {path}: expected 'key: value' lines; "
+                       "fix it ('talkroom config --edit')")
     return data
 
 
-def load(path: Path | None = None, env: Mapping[str, str] | None = None) -> Config:
-    """Defaults, then the file, then environment variables; unknown keys become warnings."""
+def load(path: Path | None = None, env: Mapping[str, str] | None = None,
+         lenient: bool = False) -> Config:
+    """Defaults, then the file, then environment variables; unknown keys become warnings.
+
+    A bad value raises BadInput, or with `lenient` (for `doctor`) becomes an error and the
+    value below it stays in force.
+    """
     from talkroom.core.paths import config_file
 
     env = os.environ if env is None else env
     path = path or config_file()
-    raw = read_file(path)
+    errors: list[str] = []
+    try:
+        raw = read_file(path)
+    except BadInput as exc:
+        if not lenient:
+            raise
+        raw, errors = {}, [exc.message]
     values: dict[str, object] = {s.key: s.default for s in SETTINGS}
     sources = {s.key: "default" for s in SETTINGS}
     warnings = [
@@ -157,25 +174,32 @@ def load(path: Path | None = None, env: Mapping[str, str] | None = None) -> Conf
         for key in raw if key not in BY_KEY
     ]
     for setting in SETTINGS:
-        if setting.key in raw:
-            values[setting.key] = _parse(setting, raw[setting.key], f"config file {path}")
-            sources[setting.key] = f"file {path}"
+        found = [(raw[setting.key], f"config file {path}", f"file {path}",
+                  "fix it in the file ('talkroom config --edit')")] if setting.key in raw else []
         if setting.env and env.get(setting.env):
-            values[setting.key] = _parse(setting, env[setting.env], f"${setting.env}")
-            sources[setting.key] = f"${setting.env}"
-    return Config(values, sources, path, warnings)
+            found.append((env[setting.env], f"${setting.env}", f"${setting.env}",
+                          "fix or unset the variable"))
+        for value, where, source, fix in found:
+            try:
+                values[setting.key] = _parse(setting, value)
+                sources[setting.key] = source
+            except ValueError as exc:
+                message = f"{where}: {setting.key} {value!r} is not valid: {exc}; {fix}"
+                if not lenient:
+                    raise BadInput(message) from None
+                errors.append(message)
+    return Config(values, sources, path, warnings, errors)
 
 
-def _parse(setting: Setting, value: object, where: str) -> object:
+def _parse(setting: Setting, value: object) -> object:
+    if setting.parse is _profiles:
+        return _profiles(value)
+    if not isinstance(value, str):
+        raise ValueError("must be a single value, not a list or mapping")
     try:
-        if setting.parse is _profiles:
-            return _profiles(value)
-        if not isinstance(value, str):
-            raise ValueError("must be a single value, not a list or mapping")
         return setting.parse(value)
-    except (ValueError, BadInput) as exc:
-        why = exc.message if isinstance(exc, BadInput) else str(exc)
-        raise BadInput(f"{where}: {setting.key} {value!r} is not valid: {why}") from None
+    except BadInput as exc:
+        raise ValueError(exc.message) from None
 
 
 def template() -> str:
