@@ -119,6 +119,35 @@ class Context:
         return raw.decode("utf-8", "replace")
 
 
+def check_config(cfg: Config, *, lenient: bool = False, theme: bool = True) -> None:
+    """Check what only the upper layers know: profile overrides and the theme's name.
+
+    Raises a one-line BadInput, or with `lenient` (doctor) adds the problem to
+    `cfg.errors`. Not run by the agents' commands: they use neither, and must start fast.
+    """
+    problems: list[str] = []
+    profiles = cfg["profiles"]
+    if isinstance(profiles, dict) and profiles:
+        from talkroom.watch.profiles import profiles_from_config
+
+        try:
+            profiles_from_config(profiles)
+        except ValueError as exc:
+            problems.append(f"{cfg.sources['profiles']}: profiles: {exc}; "
+                            "fix it ('talkroom config --edit')")
+    if theme and cfg.sources["theme"] != "default":
+        from textual.theme import BUILTIN_THEMES
+
+        if cfg["theme"] not in BUILTIN_THEMES:
+            fix = ("fix the variable" if cfg.sources["theme"].startswith("$")
+                   else "fix it ('talkroom config --edit')")
+            problems.append(f"{cfg.sources['theme']}: theme {cfg['theme']!r} is not one of "
+                            f"{', '.join(sorted(BUILTIN_THEMES))}; {fix}")
+    if problems and not lenient:
+        raise BadInput(problems[0])
+    cfg.errors.extend(problems)
+
+
 def _read_body_file(path: str) -> bytes:
     if path == "-":
         return sys.stdin.buffer.read()
@@ -497,6 +526,7 @@ def cmd_doctor(ctx: Context) -> int:
     from talkroom import doctor
 
     ctx.lenient_config = True
+    check_config(ctx.config, lenient=True)
     checks = doctor.run(ctx.root, ctx.host, ctx.config)
     if ctx.args.json:
         print(json.dumps([c.to_json() for c in checks], ensure_ascii=False))
@@ -518,6 +548,7 @@ def cmd_config(ctx: Context) -> int:
     if a.edit:
         return _edit_config(path)
     cfg = ctx.config
+    check_config(cfg)
     cfg.set_flag("poll_interval", getattr(a, "interval", None), "--interval")
     root = ctx.root
     rows = [("root", str(root.path), root.how), ("host", ctx.host,
@@ -559,6 +590,7 @@ def _edit_config(path: Path) -> int:
         raise BadInput(f"cannot run the editor {editor!r}; set $EDITOR, or edit {path}") \
             from None
     cfg = configuration.load(path)  # bad values raise a one-line BadInput
+    check_config(cfg)
     for warning in cfg.warnings:
         print(f"talkroom: warning: {warning}", file=sys.stderr)
     print(f"{path} is valid")
@@ -570,13 +602,15 @@ def cmd_main(ctx: Context) -> int:
     a = ctx.args
     if a.interval is not None and not 0.05 <= a.interval <= 3600:
         raise BadInput(f"--interval must be between 0.05 and 3600 seconds, got {a.interval}")
+    if a.json and not a.watch_only:
+        raise BadInput("--json goes with --watch-only")
+    cfg = ctx.config
+    check_config(cfg, theme=not a.watch_only)
+    cfg.set_flag("poll_interval", a.interval, "--interval")
     if a.watch_only:
         from talkroom.watch import headless
 
-        return headless.run(ctx.root, ctx.host, ctx.config, poll=a.poll, interval=a.interval,
-                            as_json=a.json)
-    if a.json:
-        raise BadInput("--json goes with --watch-only")
+        return headless.run(ctx.root, ctx.host, cfg, poll=a.poll, as_json=a.json)
     from talkroom.console.app import run_console
 
     return run_console(ctx.root, ctx.host, ctx.config, watch=not a.no_watch,

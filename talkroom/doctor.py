@@ -7,15 +7,18 @@ import shutil
 import subprocess
 import tempfile
 import time
+from pathlib import Path
 
 from talkroom.core.config import Config
+from talkroom.core.errors import StoreError
+from talkroom.core.lock import read_broken
 from talkroom.core.paths import Root
+from talkroom.core.sanitise import sanitise_line
 from talkroom.core.store import Reader, conversation_files
-from talkroom.health import BROKEN_RE
+from talkroom.watch import registry
 from talkroom.watch.detect import is_network, mount_of
-from talkroom.watch.heartbeat import read_heartbeats
+from talkroom.watch.heartbeat import heartbeat_path, read_heartbeat
 from talkroom.watch.hostlock import HostLock
-from talkroom.watch.registry import load_sessions
 from talkroom.watch.tmux import pane_alive
 
 SKEW_LIMIT = 2.0  # seconds between our clock and the file server's before it matters
@@ -27,10 +30,11 @@ class Check:
     __slots__ = ("detail", "fix", "name", "ok")
 
     def __init__(self, name: str, ok: bool, detail: str, fix: str = "") -> None:
-        self.name = name
+        # Details quote file names and files other hosts wrote: inert before printing.
+        self.name = sanitise_line(name)
         self.ok = ok
-        self.detail = detail
-        self.fix = fix
+        self.detail = sanitise_line(detail)
+        self.fix = sanitise_line(fix)
 
     def line(self) -> str:
         """`✓ name: detail` or `✗ name: detail; fix: ...`."""
@@ -104,8 +108,8 @@ def check_tmux() -> list[Check]:
 def check_sessions(root: Root, host: str) -> list[Check]:
     """This host's registrations: each pane alive and the one registered."""
     try:
-        sessions = load_sessions(root, host)
-    except Exception as exc:
+        sessions = registry.load_sessions(root, host)
+    except StoreError as exc:
         return [Check("sessions", False, str(exc), "fix or remove that file")]
     if not sessions:
         return [Check("sessions", True, f"none registered on {host}")]
@@ -123,28 +127,54 @@ def check_sessions(root: Root, host: str) -> list[Check]:
 
 
 def check_watchers(root: Root, host: str) -> list[Check]:
-    """This host's watcher running; every other host's heartbeat fresh."""
-    checks = []
-    beats = {b.host: b for b in read_heartbeats(root)}
+    """This host's watcher running and beating; every other host's watcher, where it matters."""
+    checks = [_my_watcher(root, host)]
+    for other in registry.hosts(root):
+        if other != host:
+            checks.extend(_other_host(root, other))
+    return checks
+
+
+def _my_watcher(root: Root, host: str) -> Check:
     pid = HostLock(host, root.path).held_by()
-    mine = beats.get(host)
     if pid is None:
-        checks.append(Check("watcher", False, f"no watcher runs for {host} on this root",
-                            "start 'talkroom' or 'talkroom --watch-only'"))
-    elif mine is not None and not mine.stopped:
-        checks.append(Check("watcher", True, f"running (pid {pid}, {mine.mode}, last beat "
-                            f"{mine.age():.0f} s ago)"))
-    else:
-        checks.append(Check("watcher", True, f"running (pid {pid}), no heartbeat yet"))
-    for other, beat in sorted(beats.items()):
-        if other == host:
-            continue
-        if beat.alive():
-            checks.append(Check(f"host {other}", True, f"watcher beat {beat.age():.0f} s ago"))
-        else:
-            state = "stopped" if beat.stopped else f"last beat {beat.age():.0f} s ago"
-            checks.append(Check(f"host {other}", False, f"watcher {state}",
-                                f"start 'talkroom --watch-only' on {other}"))
+        return Check("watcher", False, f"no watcher runs for {host} on this root",
+                     "start 'talkroom' or 'talkroom --watch-only'")
+    beat = read_heartbeat(root, host)
+    if beat is None:
+        return Check("watcher", False, f"pid {pid} holds the watcher lock but has written no "
+                     "heartbeat", f"run doctor again in a few seconds; if this stays, stop pid "
+                     f"{pid} and start 'talkroom --watch-only'")
+    if not beat.alive():
+        return Check("watcher", False, f"pid {pid} holds the watcher lock but its last beat was "
+                     f"{beat.age():.0f} s ago: it is stuck",
+                     f"stop pid {pid} and start 'talkroom --watch-only'")
+    return Check("watcher", True, f"running (pid {pid}, {beat.mode}, last beat "
+                 f"{beat.age():.0f} s ago)")
+
+
+def _other_host(root: Root, other: str) -> list[Check]:
+    name = f"host {other}"
+    checks = []
+    try:
+        sessions = len(registry.load_sessions(root, other))
+    except StoreError as exc:
+        checks.append(Check(name, False, str(exc),
+                            f"register the sessions on {other} again, or remove that file"))
+        sessions = 0
+    beat = read_heartbeat(root, other)
+    if beat is None and heartbeat_path(root, other).exists():
+        checks.append(Check(name, False, f"{heartbeat_path(root, other)} cannot be read",
+                            f"restart the watcher on {other}: it rewrites the file"))
+    elif beat is not None and beat.alive():
+        checks.append(Check(name, True, f"watcher beat {beat.age():.0f} s ago"))
+    elif sessions:
+        state = ("never ran" if beat is None else "stopped" if beat.stopped
+                 else f"last beat {beat.age():.0f} s ago")
+        checks.append(Check(name, False, f"watcher {state}, but {sessions} session(s) there "
+                            "wait for it", f"start 'talkroom --watch-only' on {other}"))
+    elif beat is not None:
+        checks.append(Check(name, True, "watcher not running; no sessions registered there"))
     return checks
 
 
@@ -158,18 +188,19 @@ def check_files(root: Root, stale_after: float) -> list[Check]:
         return [Check("conversations", True, "none yet")]
     now = time.time()
     stale = [n for n in names if n.startswith(".") and n.endswith(".md.lock")
-             and now - os.stat(folder / n).st_mtime > stale_after]
+             and now - _mtime(folder / n) > stale_after]
     if stale:
         checks.append(Check("locks", False, f"{len(stale)} lock(s) older than {stale_after:g} s: "
                             + ", ".join(stale[:3]), "a running watcher breaks them; start one"))
     else:
         checks.append(Check("locks", True, "no stale write lock"))
-    broken = [m for n in names if (m := BROKEN_RE.match(n))]
+    broken = sorted((b for n in names if ".lock.broken." in n
+                     if (b := read_broken(folder / n)) is not None), key=lambda b: b.broken_at)
     if broken:
-        hosts = sorted({m.group("host") for m in broken})
-        checks.append(Check("broken locks", True, f"{len(broken)} stale lock(s) were broken "
-                            f"(by {', '.join(hosts)}): a writer crashed there; the files "
-                            "are kept for inspection"))
+        last = broken[-1]
+        checks.append(Check("broken locks", True, f"{len(broken)} stale lock(s) were broken; "
+                            f"the latest, {now - last.broken_at:.0f} s ago in {last.conv_id}: "
+                            f"{last.describe()}; the files are kept for inspection"))
     snaps = Reader().settle_all(conversation_files(folder))
     bad = [s for s in snaps if not s.readable and not s.missing]
     if bad:
@@ -180,6 +211,13 @@ def check_files(root: Root, stale_after: float) -> list[Check]:
     else:
         checks.append(Check("conversations", True, f"{len(snaps)} readable"))
     return checks
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return os.stat(path).st_mtime
+    except FileNotFoundError:  # released while we looked: not stale
+        return time.time()
 
 
 def run(root: Root, host: str, config: Config) -> list[Check]:

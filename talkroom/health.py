@@ -6,29 +6,30 @@ receipts, broken locks); no Textual, no I/O.
 
 from __future__ import annotations
 
-import re
-
 from talkroom.core import clock
-from talkroom.core.model import IN_PROGRESS, Conversation
+from talkroom.core.lock import BrokenLock
+from talkroom.core.model import CLOSED, IN_PROGRESS, Conversation
+from talkroom.core.sanitise import sanitise_line
 from talkroom.watch.heartbeat import Heartbeat
 from talkroom.watch.receipts import Receipt
 from talkroom.watch.registry import Session
 from talkroom.watch.watcher import assignment_id
 
 WAITING_LIMIT_KEY = "waiting limit"  # a header key: this conversation's own threshold
-BROKEN_RE = re.compile(r"^\.(?P<id>[a-z0-9][a-z0-9-]{0,62})\.md\.lock\.broken\."
-                       r"(?P<host>[a-z0-9][a-z0-9-]{0,62})\.(?P<pid>\d+)\.[0-9a-f]+$")
+BROKEN_SHOWN = 3600.0  # a broken lock is news for an hour; the file stays for inspection
 
 
 class Problem:
     """One thing that keeps a conversation from moving, with the keys that fix it."""
 
-    __slots__ = ("conv_id", "keys", "kind", "text")
+    __slots__ = ("conv_id", "keys", "kind", "subject", "text")
 
-    def __init__(self, conv_id: str, kind: str, text: str, keys: tuple[str, ...] = ()) -> None:
+    def __init__(self, conv_id: str, kind: str, subject: str, text: str,
+                 keys: tuple[str, ...] = ()) -> None:
         self.conv_id = conv_id
         self.kind = kind  # waiting, unregistered, pane-gone, no-watcher, deferred, stale-lock
-        self.text = text
+        self.subject = subject  # what it is about (a session, a lock): stable as time passes
+        self.text = sanitise_line(text)  # receipts and lock files come from other hosts
         self.keys = keys  # console keys: u nudge, n set next, p pause
 
     def __repr__(self) -> str:
@@ -36,8 +37,8 @@ class Problem:
 
     @property
     def key(self) -> tuple[str, str, str]:
-        """Identity for throttling notifications."""
-        return (self.conv_id, self.kind, self.text.split(" for ", 1)[0])
+        """Identity: the same problem a minute later has the same key, so it is not news."""
+        return (self.conv_id, self.kind, self.subject)
 
 
 def waiting_limit(conv: Conversation, default: float) -> float:
@@ -51,7 +52,7 @@ class Facts:
 
     def __init__(self, host: str, sessions: list[tuple[Session, bool | None]],
                  heartbeats: list[Heartbeat], receipts: dict[tuple[str, str], list[Receipt]],
-                 broken_locks: list[str], waiting_threshold: float = 600.0,
+                 broken_locks: list[BrokenLock], waiting_threshold: float = 600.0,
                  deferred_threshold: float = 120.0) -> None:
         self.host = host
         self.sessions = {s.name: (s, alive) for s, alive in sessions}
@@ -70,7 +71,7 @@ def problems(conv: Conversation, facts: Facts, now: float) -> list[Problem]:
         since = clock.parse_loose(block.at)
         limit = waiting_limit(conv, facts.waiting_threshold)
         if since is not None and now - since > limit:
-            found.append(Problem(conv.id, "waiting",
+            found.append(Problem(conv.id, "waiting", " ".join(conv.agents_next),
                                  f"{', '.join(conv.agents_next)} waiting for "
                                  f"{clock.age(now - since)} (limit {clock.age(limit)})",
                                  ("u", "n", "p")))
@@ -83,33 +84,33 @@ def problems(conv: Conversation, facts: Facts, now: float) -> list[Problem]:
                 receipt, since_deferred = deferred
                 if now - since_deferred > facts.deferred_threshold:
                     found.append(Problem(
-                        conv.id, "deferred",
+                        conv.id, "deferred", name,
                         f"delivery to {name} deferred for {clock.age(now - since_deferred)}: "
                         f"{receipt.reason} (on {receipt.host})", ("u", "n")))
-    for name in facts.broken_locks:
-        m = BROKEN_RE.match(name)
-        if m and m.group("id") == conv.id:
-            found.append(Problem(conv.id, "stale-lock",
-                                 f"a stale write lock was broken by host {m.group('host')} "
-                                 f"(pid {m.group('pid')}); a writer there crashed", ()))
+    if conv.status != CLOSED:
+        for broken in facts.broken_locks:
+            if broken.conv_id == conv.id and 0 <= now - broken.broken_at < BROKEN_SHOWN:
+                found.append(Problem(conv.id, "stale-lock", broken.name,
+                                     f"{broken.describe()} {clock.age(now - broken.broken_at)} "
+                                     "ago: check that its turn landed", ()))
     return found
 
 
 def _session_problems(conv: Conversation, name: str, facts: Facts, now: float) -> list[Problem]:
     entry = facts.sessions.get(name)
     if entry is None:
-        return [Problem(conv.id, "unregistered",
+        return [Problem(conv.id, "unregistered", name,
                         f"{name} is registered on no host: nobody will wake it", ("n",))]
     session, alive = entry
     if session.host == facts.host and alive is False:
-        return [Problem(conv.id, "pane-gone",
+        return [Problem(conv.id, "pane-gone", name,
                         f"{name}'s pane {session.pane.pane_id} is gone: register it again "
                         "or set next", ("n",))]
     beat = facts.heartbeats.get(session.host)
     if beat is None or beat.stopped or not beat.alive(now):
         when = "never" if beat is None else (
             "stopped" if beat.stopped else f"for {clock.age(beat.age(now))}")
-        return [Problem(conv.id, "no-watcher",
+        return [Problem(conv.id, "no-watcher", f"{session.host} {name}",
                         f"no watcher heartbeat from {session.host}, which wakes {name} "
                         f"({when})", ())]
     return []

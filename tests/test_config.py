@@ -85,15 +85,33 @@ def test_config_dir_matches_platformdirs(monkeypatch: pytest.MonkeyPatch) -> Non
 
 @pytest.mark.parametrize("text,pattern", [
     ("profiles:\n  claude:\n    submit_key: '-t x'\n", "submit_key"),
+    ("profiles:\n  claude:\n    submit_dely: 1\n", "unknown profile key 'submit_dely'"),
     ("profiles:\n  aider: {}\n", "unknown profile 'aider'"),
 ])
-def test_a_bad_profile_override_stops_the_watcher_with_one_line(
-    isolated: Path, tmp_path: Path, text: str, pattern: str,
+@pytest.mark.parametrize("command", [["--watch-only"], [], ["config", "--show"],
+                                     ["config", "--edit"]])
+def test_a_bad_profile_override_is_one_line_before_anything_starts(
+    isolated: Path, tmp_path: Path, text: str, pattern: str, command: list[str],
 ) -> None:
     write_config(isolated, text)
-    result = run_talkroom("--root", str(tmp_path / "talks"), "--watch-only")
+    result = run_talkroom("--root", str(tmp_path / "talks"), *command, env={"EDITOR": "true"})
     err = result.stderr.decode()
     assert result.returncode == 2 and err.count("\n") == 1 and pattern in err, err
+    assert "config --edit" in err
+
+
+def test_an_unknown_theme_stops_the_console_but_not_the_watcher(isolated: Path,
+                                                                tmp_path: Path) -> None:
+    write_config(isolated, "theme: solarised\n")
+    result = run_talkroom("--root", str(tmp_path / "talks"))
+    err = result.stderr.decode()
+    assert result.returncode == 2 and err.count("\n") == 1
+    assert "theme 'solarised' is not one of" in err and "solarized-dark" in err
+    doctor = json.loads(run_talkroom("--root", str(tmp_path), "doctor", "--json").stdout)
+    assert "solarised" in doctor[0]["detail"] and not doctor[0]["ok"]
+    headless = run_talkroom("--root", str(tmp_path / "talks"), "--watch-only", "--json",
+                            env={"TALKROOM_HOST": "bad/host"})  # stops at the host, not theme
+    assert "theme" not in headless.stderr.decode() and headless.returncode == 2
 
 
 def show(*args: str, env: dict[str, str] | None = None) -> dict:

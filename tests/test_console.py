@@ -378,3 +378,17 @@ async def test_changes_arriving_under_an_open_dialog(data: Root) -> None:
         await pilot.press("escape")
         await wait_until(pilot, lambda: len(app.transcript.conv.blocks) == 6)
         assert app.transcript.conv.blocks[-1].body == "meanwhile"
+
+
+
+async def test_a_watcher_that_cannot_start_is_shown_and_the_console_runs_on(
+    root: Root, isolated,
+) -> None:
+    (isolated / "config.yaml").write_text("profiles:\n  claude:\n    submit_dely: 1\n")
+    app = make_app(root, watch=True)  # a caller that skipped the command line's check
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        await started(pilot, app)
+        await wait_until(pilot, lambda: app.watcher_info.error is not None)
+        await pilot.pause(0.3)
+        assert "submit_dely" in (app.watcher_info.error or "") and app.watcher is None
+        assert "submit_dely" in screen_text(app)

@@ -1,7 +1,9 @@
-"""`talkroom demo`, run as a user runs it: in a terminal, moderated by keys, cleaned up on quit."""
+"""`talkroom demo` and the console, run as a user runs them: in a terminal, by keys, cleaned
+up on quit."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 import tempfile
@@ -10,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from talkroom.core import store
+from talkroom.core.paths import Root
 from talkroom.demo.run import AGENTS, prepare
 from talkroom.watch import registry
 from tests.tmuxlib import TmuxServer, wait_for
@@ -53,3 +56,19 @@ def test_the_demo_in_a_terminal(tmux_server: TmuxServer, tmp_path: Path) -> None
              what="the demo to exit")
     leftovers = [d for d in demo_dirs if d.exists()]
     assert leftovers == [], "the demo's temporary root was not removed"
+
+
+def test_the_real_console_on_an_empty_root_runs_its_watcher_at_the_flag_interval(
+    tmux_server: TmuxServer, root: Root, isolated: Path,
+) -> None:
+    env = {k: os.environ[k] for k in ("TALKROOM_CONFIG", "TALKROOM_STATE_DIR", "TALKROOM_HOST")}
+    pane = tmux_server.pane([sys.executable, "-m", "talkroom", "--root", str(root.path),
+                             "--interval", "7", "--poll"], env={**env, "TERM": "xterm-256color"})
+    beat = root.host_dir("test-host") / "watcher.yaml"
+    wait_for(lambda: beat.exists() and "poll interval: 7" in beat.read_text(), 20,
+             what="the console's watcher beating at --interval")
+    assert "mode: polling" in beat.read_text()
+    wait_for(lambda: "No conversation selected" in tmux_server.capture(pane), 10,
+             what="the console")
+    tmux_server.run("send-keys", "-t", pane, "q")
+    wait_for(lambda: "stopped at:" in beat.read_text(), 10, what="the watcher stopped on quit")

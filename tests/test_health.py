@@ -9,10 +9,13 @@ import time
 from pathlib import Path
 
 import pytest
+from textual.app import App
 
 from talkroom.console.app import TalkroomApp
+from talkroom.console.notify import BURST_SECONDS, Notifier
 from talkroom.console.screens.finder import PickerScreen
 from talkroom.core import clock, config, ops, store
+from talkroom.core.lock import BrokenLock, Holder, read_broken
 from talkroom.core.model import Conversation
 from talkroom.core.paths import Root
 from talkroom.health import Facts, problems
@@ -55,7 +58,7 @@ def beat(host: str, age: float, stopped: bool = False, now: float = 0.0) -> Hear
 def facts(sessions: list[tuple[Session, bool | None]] | None = None,
           beats: list[Heartbeat] | None = None,
           receipts: dict[tuple[str, str], list[Receipt]] | None = None,
-          broken: list[str] | None = None) -> Facts:
+          broken: list[BrokenLock] | None = None) -> Facts:
     """This host's codex alive and this host's watcher beating (at any `now`: see below)."""
     return Facts(HOST, sessions if sessions is not None else [(session("codex"), True)],
                  beats if beats is not None else [Fresh(HOST)], receipts or {}, broken or [],
@@ -135,13 +138,50 @@ def test_a_delivery_deferred_too_long(root: Root) -> None:
     assert kinds(conv, facts(receipts=done), T0 + 200) == []
 
 
-def test_a_lock_broken_as_stale_is_shown_with_its_host(root: Root) -> None:
+def broken_lock(conv_id: str, at: float, holder: str | None = "box") -> BrokenLock:
+    return BrokenLock(f".{conv_id}.md.lock.broken.far-host.4242.a1b2c3", conv_id, "far-host",
+                      Holder(holder, 77, "2026-11-21T11:58:00Z") if holder else None, at)
+
+
+def test_a_lock_broken_as_stale_is_shown_with_its_host_for_an_hour(root: Root) -> None:
+    conv = conversation(root, waiting_limit="24h")
+    broken = [broken_lock(conv.id, T0), broken_lock("other", T0)]
+    found = problems(conv, facts(broken=broken), T0 + 600)
+    assert [p.kind for p in found] == ["stale-lock"]
+    assert found[0].text == ("a write by pid 77 on box since 2026-11-21T11:58:00Z crashed "
+                             "holding the lock; host far-host broke it 10m ago: check that its "
+                             "turn landed")
+    later = problems(conv, facts(broken=broken), T0 + 1200)
+    assert later[0].key == found[0].key and later[0].text != found[0].text  # the same, older
+    assert kinds(conv, facts(broken=broken[1:]), T0 + 600) == []
+    assert kinds(conv, facts(broken=broken), T0 + 3601) == []  # old news by now
+    unwritten = problems(conv, facts(broken=[broken_lock(conv.id, T0, None)]), T0 + 5)
+    assert "a write (its holder line unwritten) crashed" in unwritten[0].text
+    ops.run(ops.plan_moderate(root, conv.id, "close", moderator="mod", body="done",
+                              now=T0), HOST)
+    closed = store.load(root.conversation(conv.id))
+    assert kinds(closed, facts(broken=broken), T0 + 600) == []
+
+
+def test_the_broken_lock_record_is_read_from_the_aside_file(root: Root) -> None:
+    root.conversations.mkdir(parents=True)
+    aside = root.conversations / ".c1.md.lock.broken.far-host.4242.a1b2c3"
+    aside.write_text("talkroom-lock host=box pid=77 at=2026-11-21T11:58:00Z nonce=1\n")
+    record = read_broken(aside)
+    assert record is not None and (record.conv_id, record.breaker) == ("c1", "far-host")
+    assert str(record.holder) == "pid 77 on box since 2026-11-21T11:58:00Z"
+    assert abs(record.broken_at - time.time()) < 60
+    assert read_broken(root.conversations / ".c1.md.lock") is None
+
+
+def test_text_from_another_host_is_inert_in_a_problem(root: Root) -> None:
     conv = conversation(root)
-    broken = [f".{conv.id}.md.lock.broken.far-host.4242.a1b2c3", ".other.md.lock.broken.h.1.ff"]
-    found = problems(conv, facts(broken=broken), T0 + 10)
-    assert [p.kind for p in found] == ["stale-lock"] and "by host far-host (pid 4242)" in \
-        found[0].text
-    assert kinds(conv, facts(broken=broken[1:]), T0 + 10) == []
+    aid = conv.blocks[0].block_id or ""
+    hostile = {(conv.id, aid): [Receipt("far\x1b[2J", clock.iso(T0 + 1), conv.id, aid, 1,
+                                        "codex", "%1",
+                                        "deferred:busy\x1b]0;PWNED\x07 \u202eevil", None)]}
+    text = problems(conv, facts(receipts=hostile), T0 + 200)[0].text
+    assert "\x1b" not in text and "\u202e" not in text and "PWNED" in text
 
 
 @pytest.fixture
@@ -203,3 +243,40 @@ async def test_a_new_problem_rings_toasts_and_notifies_the_desktop_once(
         app._tick()  # the same problem again: not said again
         await pilot.pause(0.3)
         assert rings == [1]
+
+
+@pytest.mark.asyncio
+async def test_notifications_are_throttled_per_conversation_and_a_burst_is_summed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "notify-send"
+    fake.write_text(f"#!/bin/sh\nprintf '%s\\n' \"$3\" >> {tmp_path / 'notified'}\n")
+    fake.chmod(fake.stat().st_mode | stat.S_IXUSR)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    app: App[None] = App()
+    rings: list[int] = []
+    monkeypatch.setattr(app, "bell", lambda: rings.append(1))
+    now = [100.0]
+    async with app.run_test(notifications=True) as pilot:
+        notifier = Notifier(app, bell=True, desktop=True, throttle=30, clock=lambda: now[0])
+        # one host goes quiet under six conversations at once
+        assert [notifier(f"c{i}", "problem", f"no heartbeat {i}") for i in range(6)] == [True] * 6
+        await pilot.pause(BURST_SECONDS + 0.5)
+        toasts = [str(n.message) for n in app._notifications]
+        assert toasts == ["no heartbeat 0", "no heartbeat 1", "no heartbeat 2",
+                          "and 3 more: P lists every problem"]
+        assert rings == [1] and (tmp_path / "notified").read_text() == "no heartbeat 0\n"
+        now[0] += 10  # a new burst, but c0 was said 10 s ago
+        assert not notifier("c0", "needs you", "again")
+        assert notifier("c9", "needs you", "other")
+        now[0] += 25  # 35 s after c0 was said
+        assert notifier("c0", "needs you", "again") and rings == [1, 1, 1]
+
+
+@pytest.mark.parametrize("interval", ["inf", "nan", "-5", "1e9", "soon"])
+def test_a_heartbeat_interval_from_a_file_cannot_keep_a_dead_host_alive(interval: str) -> None:
+    now = T0 + 86400
+    hb = Heartbeat("far", {"heartbeat": clock.iso(T0), "heartbeat interval": interval})
+    assert not hb.alive(now) and hb.interval <= 3600

@@ -16,6 +16,7 @@ from talkroom.core import config, ops
 from talkroom.core.paths import Root
 from talkroom.watch import registry, tmux
 from talkroom.watch.heartbeat import write_heartbeat
+from talkroom.watch.hostlock import HostLock
 from talkroom.watch.profiles import BUILTIN_PROFILES
 from talkroom.watch.watcher import Watcher
 from tests.conftest import run_talkroom
@@ -104,6 +105,7 @@ def test_doctor_on_broken_setups(tmux_server: TmuxServer, root: Root, tmp_path: 
     pane = tmux_server.pane(agent("alpha", tmp_path / "log"))
     wait_idle_prompt(tmux_server, pane)
     registry.register(root, "test-host", "alpha", "claude", tmux_server.ref(pane))
+    registry.register(root, "far-host", "gamma", "codex", tmux_server.ref(pane))
     tmux_server.run("kill-pane", "-t", pane)
     plan = ops.plan_open(root, topic="t", opener="alpha", with_=["beta"])
     conv_id = ops.open_conversation(root, plan, "test-host").conv.id
@@ -137,3 +139,54 @@ def test_doctor_without_tmux(root: Root, tmp_path: Path) -> None:
     (bare / "python").symlink_to(sys.executable)
     out = run_talkroom("--root", str(root.path), "doctor", env={"PATH": str(bare)})
     assert "✗ tmux: not installed" in out.stdout.decode()
+
+
+def old_beat(root: Root, host: str, **extra: str) -> None:
+    write_heartbeat(root, host, {"host": host, "pid": "9", "mode": "polling",
+                                 "heartbeat": "2026-01-01T00:00:00Z", "heartbeat interval": "5",
+                                 **extra})
+
+
+def test_doctor_on_other_hosts(tmux_server: TmuxServer, root: Root, isolated: Path) -> None:
+    ref = tmux.PaneRef(str(tmux_server.socket), 1, "%1", 2)
+    registry.register(root, "never-ran", "alpha", "claude", ref)  # sessions, no watcher ever
+    old_beat(root, "left-quietly", **{"stopped at": "2026-01-01T00:00:01Z"})  # no sessions
+    broken = root.host_dir("broken-files")
+    broken.mkdir(parents=True)
+    (broken / "watcher.yaml").write_bytes(b"heartbeat: [unclosed\n")
+    (broken / "sessions.yaml").write_bytes(b"sessions: 7\n")
+    code, checks = doctor(root)
+    bad = failing(checks)
+    assert code == 1 and "never ran, but 1 session(s) there wait for it" in bad["host never-ran"]
+    fine = {c["check"]: c["detail"] for c in checks if c["ok"]}
+    assert fine["host left-quietly"] == "watcher not running; no sessions registered there"
+    broken_lines = [c for c in checks if c["check"] == "host broken-files"]
+    assert len(broken_lines) == 2 and not any(c["ok"] for c in broken_lines)
+    assert "sessions.yaml" in broken_lines[0]["detail"]
+    assert "watcher.yaml cannot be read" in broken_lines[1]["detail"]
+
+
+def test_doctor_fails_a_watcher_that_holds_the_lock_but_does_not_beat(
+    root: Root, isolated: Path,
+) -> None:
+    lock = HostLock("test-host", root.path)
+    lock.acquire()
+    try:
+        code, checks = doctor(root)
+        assert "holds the watcher lock but has written no heartbeat" in failing(checks)["watcher"]
+        old_beat(root, "test-host")
+        code, checks = doctor(root)
+    finally:
+        lock.release()
+    assert code == 1 and "it is stuck" in failing(checks)["watcher"]
+
+
+def test_doctor_prints_hostile_file_names_inert(root: Root, isolated: Path) -> None:
+    root.conversations.mkdir(parents=True)
+    lock = root.conversations / ".x\x1b]0;PWNED\x07\u202e.md.lock"
+    lock.write_text("talkroom-lock host=far pid=1 at=x nonce=0\n")
+    os.utime(lock, (time.time() - 3600, time.time() - 3600))
+    out = run_talkroom("--root", str(root.path), "--host", "test-host", "doctor")
+    text = out.stdout.decode()
+    assert out.returncode == 1 and "PWNED" in text
+    assert "\x1b" not in text and "\x07" not in text and "\u202e" not in text

@@ -153,8 +153,8 @@ class TalkroomApp(App[None]):
         try:
             self.profiles = profiles_from_config(
                 config["profiles"] if isinstance(config["profiles"], dict) else {})
-        except ValueError:
-            self.profiles = dict(BUILTIN_PROFILES)  # the watcher reports the bad config
+        except ValueError:  # the command line refuses these; a caller that did not check
+            self.profiles = dict(BUILTIN_PROFILES)  # still gets a console, and a watcher error
         self.tailer = Tailer(root, host, self.post_message, poll=poll,
                              interval=config.get_float("poll_interval"),
                              rescan=config.get_float("rescan_interval"))
@@ -209,21 +209,23 @@ class TalkroomApp(App[None]):
 
     def _start_watcher(self) -> None:
         profiles = self.config["profiles"]
-        watcher = Watcher(
-            self.root, self.host, poll=self._poll,
-            interval=self.config.get_float("poll_interval"),
-            rescan=self.config.get_float("rescan_interval"),
-            heartbeat=self.config.get_float("heartbeat_interval"),
-            profiles=profiles if isinstance(profiles, dict) else None,
-            on_event=lambda event: self.post_message(WatcherReport(event)),
-        )
         try:
+            watcher = Watcher(
+                self.root, self.host, poll=self._poll,
+                interval=self.config.get_float("poll_interval"),
+                rescan=self.config.get_float("rescan_interval"),
+                heartbeat=self.config.get_float("heartbeat_interval"),
+                profiles=profiles if isinstance(profiles, dict) else None,
+                on_event=lambda event: self.post_message(WatcherReport(event)),
+            )
             watcher.start()
         except WatcherBusy as exc:
             self.watcher_info.busy_pid = exc.pid
             return
         except (OSError, TalkError) as exc:
             self.watcher_info.error = str(exc)
+            self.notify(sanitise_line(str(exc)), title="this host's watcher did not start",
+                        severity="error", timeout=30)
             return
         finally:
             self._status()
@@ -302,7 +304,7 @@ class TalkroomApp(App[None]):
             if conv is None:
                 continue
             title = "budget reached" if conv.turns >= conv.max_turns else "needs you"
-            self.notifier(("needs", conv_id, conv.revision), title, conv.topic or conv_id)
+            self.notifier(conv_id, title, conv.topic or conv_id)
 
     def _refresh_problems(self, quiet: bool = False) -> None:
         """Recompute problems; say the new ones (not at start: they are listed, not news)."""
@@ -316,7 +318,7 @@ class TalkroomApp(App[None]):
             for problem in new:
                 conv = self.state.conversation(problem.conv_id)
                 topic = conv.topic if conv is not None else problem.conv_id
-                self.notifier(problem.key, f"problem: {topic}", problem.text)
+                self.notifier(problem.conv_id, f"problem: {topic}", problem.text)
         if self.loaded:
             self.conv_header.show(self._selected_row(), clock.now())
 

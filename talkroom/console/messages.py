@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from textual.message import Message
 
+from talkroom.core.lock import BrokenLock
 from talkroom.core.store import Snapshot
 from talkroom.watch.heartbeat import Heartbeat
 from talkroom.watch.receipts import Receipt
@@ -32,7 +33,8 @@ class HostsChanged(Message):
     """Every host's heartbeat and every registered session (alive or not, for this host)."""
 
     def __init__(self, heartbeats: list[Heartbeat],
-                 sessions: list[tuple[Session, bool | None]], broken_locks: list[str]) -> None:
+                 sessions: list[tuple[Session, bool | None]],
+                 broken_locks: list[BrokenLock]) -> None:
         super().__init__()
         self.heartbeats = heartbeats
         self.sessions = sessions

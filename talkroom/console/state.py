@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from talkroom.core import clock
+from talkroom.core.lock import BrokenLock
 from talkroom.core.model import CLOSED, IN_PROGRESS, PAUSED, Block, Conversation
 from talkroom.core.names import MODERATOR
 from talkroom.core.store import Snapshot
@@ -61,7 +62,7 @@ class ConsoleState:
         self.receipts: dict[tuple[str, str], list[Receipt]] = {}
         self.heartbeats: list[Heartbeat] = []
         self.sessions: list[tuple[Session, bool | None]] = []
-        self.broken_locks: list[str] = []
+        self.broken_locks: list[BrokenLock] = []
         self.last_receipt: Receipt | None = None
         self.problems: dict[str, list[Problem]] = {}
 

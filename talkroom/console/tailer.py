@@ -69,11 +69,13 @@ class Tailer:
         except OSError as exc:
             self._problem(f"cannot watch {self.root.conversations}: {exc.strerror or exc}")
         next_hosts = 0.0
+        first = True  # the first look is reported even when empty: the console starts then
         while not self._stop.is_set():
             now = time.monotonic()
             try:
                 updates, removed = self.tracker.tick()
-                if updates or removed:
+                if updates or removed or first:
+                    first = False
                     self.post(ConversationsChanged(updates, removed))
                 receipts = self._receipts.poll()
                 if receipts:

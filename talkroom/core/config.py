@@ -87,7 +87,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("desktop_notifications", True, _bool, "use notify-send where it exists",
             "TALKROOM_DESKTOP_NOTIFICATIONS"),
     Setting("notify_throttle", 30.0, _seconds,
-            "seconds between two notifications about the same conversation"),
+            "seconds between two notifications about one conversation"),
     Setting("theme", "textual-dark", _text, "the console's theme (textual-dark, textual-light)",
             "TALKROOM_THEME"),
     Setting("profiles", {}, _profiles,

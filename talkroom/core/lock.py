@@ -81,6 +81,45 @@ def read_holder(lock: Path) -> Holder | None:
         else None
 
 
+class BrokenLock:
+    """A lock renamed aside as stale: whose write it held, who broke it, and when."""
+
+    __slots__ = ("breaker", "broken_at", "conv_id", "holder", "name")
+
+    def __init__(self, name: str, conv_id: str, breaker: str, holder: Holder | None,
+                 broken_at: float) -> None:
+        self.name = name
+        self.conv_id = conv_id
+        self.breaker = breaker  # the host that renamed it aside
+        self.holder = holder  # the crashed writer, when its line was written
+        self.broken_at = broken_at  # the rename's time (ctime), epoch seconds
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, BrokenLock) and (self.name, self.broken_at) == (
+            other.name, other.broken_at)
+
+    def __hash__(self) -> int:
+        return hash(self.name)
+
+    def describe(self) -> str:
+        """`a write by pid 7 on box crashed holding the lock; host far broke it`."""
+        who = f"a write by {self.holder}" if self.holder else "a write (its holder line unwritten)"
+        return f"{who} crashed holding the lock; host {self.breaker} broke it"
+
+
+def read_broken(path: Path) -> BrokenLock | None:
+    """The record of `.ID.md.lock.broken.HOST.PID.TOKEN`; None for other names or if gone."""
+    parts = path.name.split(".lock.broken.", 1)
+    if len(parts) != 2 or not parts[0].startswith(".") or not parts[0].endswith(".md"):
+        return None
+    try:
+        broken_at = os.stat(path).st_ctime  # a rename updates ctime, not mtime
+    except OSError:
+        return None
+    return BrokenLock(path.name, parts[0][1:-3], parts[1].split(".", 1)[0],
+                      read_holder(path), broken_at)
+
+
 def pid_alive(pid: int) -> bool:
     """True if a process with this pid exists on this machine."""
     if pid <= 0:

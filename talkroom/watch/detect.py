@@ -7,6 +7,7 @@ import threading
 import time
 from pathlib import Path
 
+from talkroom.core.lock import BrokenLock, read_broken
 from talkroom.core.names import NAME_RE
 
 # Filesystems whose changes made on another machine never reach inotify: poll them.
@@ -60,7 +61,7 @@ class Poller:
         self._folder_sig: Signature | None = None
         self._hot_until = 0.0
         self.locks: list[Path] = []  # lock files seen on the last full scan
-        self.broken: list[str] = []  # names of locks broken as stale, renamed aside
+        self.broken: list[BrokenLock] = []  # locks broken as stale, renamed aside
 
     def scan(self, force: bool = False) -> tuple[set[Path], set[Path]]:
         """(changed or new files, removed files) since the last scan; raises OSError."""
@@ -78,7 +79,8 @@ class Poller:
         changed: set[Path] = set()
         seen: dict[str, Signature] = {}
         locks: list[Path] = []
-        broken: list[str] = []
+        broken: list[BrokenLock] = []
+        known = {b.name: b for b in self.broken}
         with os.scandir(self.folder) as entries:
             for entry in entries:
                 name = entry.name
@@ -86,7 +88,9 @@ class Poller:
                     if name.endswith(".lock"):
                         locks.append(Path(entry.path))
                     elif ".lock.broken." in name:
-                        broken.append(name)
+                        record = known.get(name) or read_broken(Path(entry.path))
+                        if record is not None:
+                            broken.append(record)
                     continue
                 if not is_conversation(name):
                     continue
@@ -101,7 +105,7 @@ class Poller:
         removed = {self.folder / n for n in self._files if n not in seen}
         self._files = seen
         self.locks = locks
-        self.broken = sorted(broken)
+        self.broken = sorted(broken, key=lambda b: b.name)
         return changed, removed
 
 

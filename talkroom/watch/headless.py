@@ -13,8 +13,7 @@ from talkroom.core.sanitise import sanitise_line
 from talkroom.watch.watcher import Watcher, WatchEvent
 
 
-def run(root: Root, host: str, config: Config, *, poll: bool, interval: float | None,
-        as_json: bool) -> int:
+def run(root: Root, host: str, config: Config, *, poll: bool, as_json: bool) -> int:
     """Run until SIGINT or SIGTERM; WatcherBusy propagates when another watcher runs."""
     out_lock = threading.Lock()
 
@@ -28,7 +27,7 @@ def run(root: Root, host: str, config: Config, *, poll: bool, interval: float | 
     watcher = Watcher(
         root, host,
         poll=True if poll else None,
-        interval=interval if interval is not None else config.get_float("poll_interval"),
+        interval=config.get_float("poll_interval"),
         rescan=config.get_float("rescan_interval"),
         heartbeat=config.get_float("heartbeat_interval"),
         profiles=profiles if isinstance(profiles, dict) else None,

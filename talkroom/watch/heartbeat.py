@@ -14,6 +14,7 @@ from talkroom.core.paths import Root
 from talkroom.watch.registry import hosts
 
 HEARTBEAT_FILE = "watcher.yaml"
+MAX_INTERVAL = 3600.0  # a longer interval read from a file is taken as this
 
 
 class Heartbeat:
@@ -47,11 +48,13 @@ class Heartbeat:
 
     @property
     def interval(self) -> float:
-        """Its heartbeat interval in seconds."""
+        """Its heartbeat interval in seconds (what the file says, within the config's range:
+        `inf` or a week would make a dead host look alive for ever)."""
         try:
-            return float(self.fields.get("heartbeat interval", "5"))
+            value = float(self.fields.get("heartbeat interval", "5"))
         except ValueError:
             return 5.0
+        return min(value, MAX_INTERVAL) if value > 0 else 5.0  # NaN is not > 0
 
     def age(self, now: float | None = None) -> float:
         """Seconds since the last beat by our clock (another host's clock may be skewed)."""

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from talkroom.core import clock
+from talkroom.core.lock import BrokenLock
 from talkroom.core.model import IN_PROGRESS, Conversation
 from talkroom.core.paths import Root
 from talkroom.core.store import Reader, Snapshot
@@ -29,7 +30,7 @@ class Tracker:
         self.wake = wake or threading.Event()
         self.snapshots: dict[str, Snapshot] = {}  # settled: readable or unreadable
         self.locks: set[Path] = set()  # lock files seen, for the stale sweep
-        self.broken: list[str] = []  # locks broken as stale (renamed aside), by name
+        self.broken: list[BrokenLock] = []  # locks broken as stale (renamed aside)
         self._reader = Reader()
         self._poller = Poller(root.conversations)
         self._events: EventSource | None = None
