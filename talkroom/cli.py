@@ -15,10 +15,13 @@ from pathlib import Path
 
 from talkroom import __version__
 from talkroom.core.errors import BadInput, NotFound, StoreError, TalkError
+from talkroom.core.names import MAX_BODY_BYTES
 from talkroom.core.paths import Root
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (~3 ms at start)
 if TYPE_CHECKING:
+    from typing import BinaryIO
+
     from talkroom.core.config import Config
     from talkroom.core.model import Conversation
     from talkroom.watch.receipts import Receipt
@@ -58,6 +61,7 @@ class Context:
         self._config: Config | None = None
         self.lenient_config = False  # doctor reports a bad config instead of stopping at it
         self.body_raw: bytes | None = None  # a body read for open/reply/inject, kept on failure
+        self.body_cut = False  # the body was longer than what was read of it
 
     @property
     def config(self) -> Config:
@@ -107,8 +111,10 @@ class Context:
             raw = text.encode("utf-8", "surrogateescape")
         elif path is not None:
             raw = _read_body_file(path)
+            self.body_cut = len(raw) > (STDIN_KEPT if path == "-" else FILE_READ)
         elif not sys.stdin.isatty():
-            raw = sys.stdin.buffer.read()
+            raw = _read_capped(sys.stdin.buffer, STDIN_KEPT)  # all of it is kept if refused
+            self.body_cut = len(raw) > STDIN_KEPT
         else:
             raw = b""
         self.body_raw = raw
@@ -116,7 +122,23 @@ class Context:
             raise BadInput(
                 "no body: give --body TEXT, --body-file PATH, or pipe it on standard input"
             )
-        return raw.decode("utf-8", "replace")
+        if self.body_cut:
+            raise BadInput(f"the body is over {len(raw) - 1} bytes; the limit is {MAX_BODY_BYTES}"
+                           " (256 KiB): split it, or put the detail in a file and link it")
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise BadInput(f"the body is not UTF-8 (byte 0x{raw[exc.start]:02x} at offset "
+                           f"{exc.start}); convert it, e.g. with iconv -t UTF-8") from None
+
+
+STDIN_KEPT = 16 * 1024 * 1024  # read this much of a refused stdin body, to save it
+FILE_READ = 4 * MAX_BODY_BYTES  # a --body-file stays where it is; only this much is read
+
+
+def _read_capped(stream: BinaryIO, limit: int) -> bytes:
+    """At most `limit` + 1 bytes: enough to know it is too long (/dev/zero never ends)."""
+    return stream.read(limit + 1)
 
 
 def check_config(cfg: Config, *, lenient: bool = False, theme: bool = True) -> None:
@@ -150,9 +172,10 @@ def check_config(cfg: Config, *, lenient: bool = False, theme: bool = True) -> N
 
 def _read_body_file(path: str) -> bytes:
     if path == "-":
-        return sys.stdin.buffer.read()
+        return _read_capped(sys.stdin.buffer, STDIN_KEPT)
     try:
-        return Path(path).read_bytes()
+        with open(path, "rb") as fh:
+            return _read_capped(fh, FILE_READ)  # the file itself stays: nothing is lost
     except FileNotFoundError:
         raise BadInput(f"--body-file {path}: no such file; check the path") from None
     except IsADirectoryError:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import subprocess
@@ -17,7 +18,7 @@ from talkroom.core.sanitise import sanitise_line
 from talkroom.core.store import Reader, conversation_files
 from talkroom.watch import registry
 from talkroom.watch.detect import is_network, mount_of
-from talkroom.watch.heartbeat import heartbeat_path, read_heartbeat
+from talkroom.watch.heartbeat import Heartbeat, heartbeat_path, read_heartbeat
 from talkroom.watch.hostlock import HostLock
 from talkroom.watch.tmux import pane_alive
 
@@ -147,10 +148,15 @@ def _my_watcher(root: Root, host: str) -> Check:
                      f"{pid} and start 'talkroom --watch-only'")
     if not beat.alive():
         return Check("watcher", False, f"pid {pid} holds the watcher lock but its last beat was "
-                     f"{beat.age():.0f} s ago: it is stuck",
+                     f"{_ago(beat)}: it is stuck",
                      f"stop pid {pid} and start 'talkroom --watch-only'")
     return Check("watcher", True, f"running (pid {pid}, {beat.mode}, last beat "
-                 f"{beat.age():.0f} s ago)")
+                 f"{_ago(beat)})")
+
+
+def _ago(beat: Heartbeat) -> str:
+    age = beat.age()
+    return f"{age:.0f} s ago" if math.isfinite(age) else "at no readable time"
 
 
 def _other_host(root: Root, other: str) -> list[Check]:
@@ -163,14 +169,16 @@ def _other_host(root: Root, other: str) -> list[Check]:
                             f"register the sessions on {other} again, or remove that file"))
         sessions = 0
     beat = read_heartbeat(root, other)
+    if beat is not None and not beat.stopped and not math.isfinite(beat.age()):
+        beat = None  # no readable heartbeat time: as good as no file
     if beat is None and heartbeat_path(root, other).exists():
         checks.append(Check(name, False, f"{heartbeat_path(root, other)} cannot be read",
                             f"restart the watcher on {other}: it rewrites the file"))
     elif beat is not None and beat.alive():
-        checks.append(Check(name, True, f"watcher beat {beat.age():.0f} s ago"))
+        checks.append(Check(name, True, f"watcher beat {_ago(beat)}"))
     elif sessions:
         state = ("never ran" if beat is None else "stopped" if beat.stopped
-                 else f"last beat {beat.age():.0f} s ago")
+                 else f"last beat {_ago(beat)}")
         checks.append(Check(name, False, f"watcher {state}, but {sessions} session(s) there "
                             "wait for it", f"start 'talkroom --watch-only' on {other}"))
     elif beat is not None:

@@ -392,3 +392,19 @@ async def test_a_watcher_that_cannot_start_is_shown_and_the_console_runs_on(
         await pilot.pause(0.3)
         assert "submit_dely" in (app.watcher_info.error or "") and app.watcher is None
         assert "submit_dely" in screen_text(app)
+
+
+async def test_garbage_heartbeats_from_other_hosts_do_not_stop_the_console(data: Root) -> None:
+    for host, text in (("empty", ""), ("garbage", "heartbeat: garbage\npid: abc\n"),
+                       ("hostile", "heartbeat: \x1b]0;PWNED\x07\u202e\n")):
+        folder = data.host_dir(host)
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "watcher.yaml").write_text(text)
+    app = make_app(data)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await started(pilot, app)
+        await wait_until(pilot, lambda: app.hosts_loaded)
+        await pilot.pause(0.2)
+        shown = screen_text(app)
+        assert "empty ✗ never" in shown and "\x1b" not in shown and "\u202e" not in shown
+    assert app.return_code in (None, 0)

@@ -370,3 +370,46 @@ def test_a_reader_that_goes_away_stops_the_output_quietly(talk: Talk) -> None:
         os.close(write)
     assert (done.returncode, done.stderr) == (141, b"")
     assert "kept" in talk("show", conv_id, "--last", "1").out  # the reply itself was written
+
+
+def test_a_write_past_the_file_limit_is_refused_and_changes_nothing(talk: Talk) -> None:
+    conv_id = talk.open("--max-turns", "200")
+    chunk = ("x" * 1023 + "\n") * 255  # just under the 256 KiB body limit
+    path = talk.root.conversation(conv_id)
+    while path.stat().st_size + len(chunk) < 16 * 1024 * 1024:
+        assert talk("inject", conv_id, stdin=chunk).code == 0
+    before = talk.file(conv_id)
+    refused = talk("inject", conv_id, stdin=chunk)
+    assert refused.code == 2 and "the limit is 16777216 (16 MiB)" in refused.err
+    assert "saved to" in refused.err and refused.err.count("\n") == 1
+    assert talk.file(conv_id) == before and talk("show", conv_id, "--last", "1").code == 0
+
+
+def test_an_open_whose_header_would_pass_the_limit_writes_nothing(talk: Talk) -> None:
+    names = ",".join(f"agent-{i:04d}-" + "n" * 52 for i in range(1200))
+    result = talk("open", "--topic", "many", "--as", "alpha", "--with", names, "--body", "x")
+    assert result.code == 2 and "the header would be" in result.err
+    assert not list(talk.root.conversations.glob("*.md"))
+
+
+@pytest.mark.parametrize("source", ["stdin", "file"])
+def test_an_endless_body_is_refused_without_reading_it_all(talk: Talk, source: str) -> None:
+    conv_id = talk.open()
+    args = ["--body-file", "/dev/zero"] if source == "file" else []
+    with open("/dev/zero", "rb") as zero:
+        done = subprocess.run([sys.executable, "-m", "talkroom", "--root", str(talk.root.path),
+                               "inject", conv_id, *args], stdin=zero, capture_output=True,
+                              timeout=60, check=False)
+    err = done.stderr.decode()
+    assert done.returncode == 2 and err.count("\n") == 1 and "the limit is 262144" in err
+
+
+def test_a_body_that_is_not_utf8_is_refused_and_kept_byte_for_byte(talk: Talk,
+                                                                   tmp_path: Path) -> None:
+    conv_id = talk.open()
+    before = talk.file(conv_id)
+    raw = b"ok \xff\xfe bad"
+    result = talk("inject", conv_id, stdin=raw)
+    assert result.code == 2 and "not UTF-8 (byte 0xff at offset 3)" in result.err
+    saved = Path(result.err.rsplit("saved to ", 1)[1].strip())
+    assert saved.read_bytes() == raw and talk.file(conv_id) == before

@@ -155,7 +155,11 @@ def test_doctor_on_other_hosts(tmux_server: TmuxServer, root: Root, isolated: Pa
     broken.mkdir(parents=True)
     (broken / "watcher.yaml").write_bytes(b"heartbeat: [unclosed\n")
     (broken / "sessions.yaml").write_bytes(b"sessions: 7\n")
+    garbage = root.host_dir("garbage-beat")
+    garbage.mkdir(parents=True)
+    (garbage / "watcher.yaml").write_bytes(b"heartbeat: garbage\npid: abc\n")
     code, checks = doctor(root)
+    assert "watcher.yaml cannot be read" in failing(checks)["host garbage-beat"]
     bad = failing(checks)
     assert code == 1 and "never ran, but 1 session(s) there wait for it" in bad["host never-ran"]
     fine = {c["check"]: c["detail"] for c in checks if c["ok"]}

@@ -718,4 +718,4 @@ def run_console(root: Root, host: str, config: Config, *, watch: bool, poll: boo
                       moderator=moderator if isinstance(moderator, str) else None,
                       subtitle=subtitle, notes=notes, replay=replay)
     app.run()
-    return 0
+    return app.return_code or 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import time
@@ -66,7 +67,9 @@ def parse_loose(text: str) -> float | None:
 
 
 def age(seconds: float) -> str:
-    """A short human duration: 45s, 3m, 2h05, 4d."""
+    """A short human duration: 45s, 3m, 2h05, 4d ("never" for an unreadable time)."""
+    if not math.isfinite(seconds):
+        return "never"
     s = max(0, int(seconds))
     if s < 60:
         return f"{s}s"

@@ -116,6 +116,17 @@ def render(conv: Conversation) -> bytes:
     return data + f"<!-- talkroom revision={conv.revision} sha256={digest(data)} -->\n".encode()
 
 
+def check_writable(conv: Conversation, data: bytes) -> None:
+    """Refuse a file every reader would reject (section 2's limits) before it is written."""
+    header = len(render_header(conv.header).encode("utf-8", "surrogateescape"))
+    if header > MAX_HEADER_BYTES:
+        raise BadInput(f"the header would be {header} bytes; the limit is {MAX_HEADER_BYTES} "
+                       "(64 KiB): use fewer or shorter names")
+    if len(data) > MAX_FILE_BYTES:
+        raise BadInput(f"the conversation would be {len(data)} bytes; the limit is "
+                       f"{MAX_FILE_BYTES} (16 MiB): close it and continue in a new one")
+
+
 def _parse_block(text: str, first_line: int) -> Block:
     """Parse one block's text: its heading line, then everything up to the next heading."""
     heading, _, rest_text = text.partition("\n")

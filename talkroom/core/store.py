@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from talkroom.core.codec import parse, render
+from talkroom.core.codec import check_writable, parse, render
 from talkroom.core.errors import NotFound, StoreError, Unreadable
 from talkroom.core.lock import DEFAULT_TIMEOUT, FileLock, LockLost, io_error
 from talkroom.core.model import Conversation
@@ -236,6 +236,7 @@ def write(
                 if current is not None and new.revision <= current.revision:
                     raise AssertionError("a change must raise the revision")
                 data = render(new)
+                check_writable(new, data)
                 try:
                     lock.commit(data)
                 except LockLost:
