@@ -317,7 +317,7 @@ def cmd_show(ctx: Context) -> int:
         raise NotFound(f"no conversation {a.id!r} in {path.parent}; check the id with "
                        "'talkroom list' and the root with --root")
     if a.json:
-        print(json.dumps(views.conversation_dict(snap), ensure_ascii=False))
+        print(json.dumps(views.conversation_dict(snap)))
         return 0 if snap.readable else 3
     if not snap.readable or snap.conv is None:
         raise StoreError(f"{path} is unreadable: {snap.error}; fix or move the file")
@@ -330,7 +330,7 @@ def cmd_show(ctx: Context) -> int:
         print()
         print(views.block_text(block), end="")
     sys.stdout.flush()
-    if a.follow:
+    if a.follow and conv.status != "CLOSED":  # a closed conversation never grows again
         return _follow(reader, path, len(conv.blocks))
     return 0
 
@@ -377,8 +377,7 @@ def cmd_list(ctx: Context) -> int:
                               or (s.conv is not None and s.conv.status == wanted))
     ]
     if a.json:
-        print(json.dumps([views.conversation_dict(s, blocks=False) for s in snaps],
-                         ensure_ascii=False))
+        print(json.dumps([views.conversation_dict(s, blocks=False) for s in snaps]))
     else:
         for snap in snaps:
             print(views.summary_line(snap))
@@ -445,7 +444,7 @@ def cmd_sessions(ctx: Context) -> int:
                      "pane": session.pane.pane_id, "socket": session.pane.socket_path,
                      "registered_at": session.registered_at, "alive": alive})
     if ctx.args.json:
-        print(json.dumps(rows, ensure_ascii=False))
+        print(json.dumps(rows))
         return 0
     for row in rows:
         state = {True: "alive", False: "gone", None: "on another host"}[row["alive"]]
@@ -510,7 +509,7 @@ def cmd_search(ctx: Context) -> int:
         participant = check_name(a.participant, "--participant name")
     hits = search(convs, a.query, status=_STATUS_FILTER.get(a.status), participant=participant)
     if a.json:
-        print(json.dumps([h.to_json() for h in hits], ensure_ascii=False))
+        print(json.dumps([h.to_json() for h in hits]))
         return 0
     for hit in hits:
         where = f"turn {hit.turn}" if hit.turn is not None else (
@@ -530,14 +529,13 @@ def cmd_export(ctx: Context) -> int:
     fmt = a.format or ("html" if a.output and a.output.endswith((".html", ".htm")) else "md")
     text = export.to_html(conv, _receipts_of(ctx, conv.id)) if fmt == "html" \
         else export.to_markdown(conv)
-    if not a.output or a.output == "-":
+    if a.output is None or a.output == "-":
         sys.stdout.write(text)
         return 0
+    if not a.output.strip():
+        raise BadInput("-o is empty; give a file name, or '-' for standard output")
     out = Path(a.output)
-    try:
-        out.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise StoreError(f"cannot write {out}: {exc.strerror}; choose another -o") from None
+    export.write_file(out, text, force=a.force)
     print(f"exported {conv.id} to {out.absolute()}")
     return 0
 
@@ -552,7 +550,7 @@ def cmd_doctor(ctx: Context) -> int:
     check_config(ctx.config, lenient=True)
     checks = doctor.run(ctx.root, ctx.host, ctx.config)
     if ctx.args.json:
-        print(json.dumps([c.to_json() for c in checks], ensure_ascii=False))
+        print(json.dumps([c.to_json() for c in checks]))
     else:
         for check in checks:
             print(check.line())
@@ -585,7 +583,7 @@ def cmd_config(ctx: Context) -> int:
     if a.json:
         print(json.dumps({"file": str(path), "values": {k: v for k, v, _ in rows},
                           "sources": {k: src for k, _, src in rows},
-                          "warnings": cfg.warnings}, ensure_ascii=False, default=str))
+                          "warnings": cfg.warnings}, default=str))
         return 0
     print(f"config file: {path}{'' if path.exists() else ' (not present)'}")
     for key, value, source in rows:
@@ -757,6 +755,7 @@ def _args_export(p: argparse.ArgumentParser) -> None:
     p.add_argument("--format", choices=["md", "html"],
                    help="Markdown or one self-contained HTML page (default: from -o, else md)")
     p.add_argument("-o", "--output", metavar="FILE", help="write here (default: stdout)")
+    p.add_argument("--force", action="store_true", help="replace FILE if it exists")
 
 
 def _args_doctor(p: argparse.ArgumentParser) -> None:
@@ -877,7 +876,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser(name if known else None).parse_args(argv)
         ctx = Context(args)
         handler: Handler = args.handler
-        return handler(ctx)
+        code = handler(ctx)
+        sys.stdout.flush()  # here, not at exit: a failed write must change the exit code
+        return code
     except TalkError as exc:
         message = exc.message
         if ctx is not None and ctx.args.command in _BODY_COMMANDS:
@@ -892,7 +893,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:
         from talkroom.core.lock import io_error
 
-        message = io_error(exc, Path(exc.filename or "?"), "use").message
+        message = (io_error(exc, Path(exc.filename), "use") if exc.filename else
+                   io_error(exc, Path("the output"), "write")).message
         if ctx is not None and ctx.args.command in _BODY_COMMANDS:
             message += _keep_body(ctx)
         print(f"talkroom: {message}", file=sys.stderr)

@@ -11,9 +11,11 @@ from __future__ import annotations
 import html
 import re
 import time
+from pathlib import Path
 
 from talkroom import __version__
 from talkroom.core import clock
+from talkroom.core.errors import BadInput, StoreError
 from talkroom.core.model import CLOSED, Block, Conversation
 from talkroom.core.names import join_names
 from talkroom.core.sanitise import sanitise, sanitise_line
@@ -218,3 +220,13 @@ def _timeline_rows(conv: Conversation, receipts: list[Receipt]) -> list[str]:
                         f"{esc(sanitise_line(block.author))} {esc(action_text(block))}"
                         "</td></tr>")
     return rows
+
+
+def write_file(path: Path, text: str, *, force: bool = False) -> None:
+    """Write an export; an existing file (or symlink) is replaced only with `force`."""
+    if (path.exists() or path.is_symlink()) and not force:
+        raise BadInput(f"{path} already exists; choose another name, or replace it with --force")
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise StoreError(f"cannot write {path}: {exc.strerror}; choose another file") from None

@@ -413,3 +413,12 @@ def test_a_body_that_is_not_utf8_is_refused_and_kept_byte_for_byte(talk: Talk,
     assert result.code == 2 and "not UTF-8 (byte 0xff at offset 3)" in result.err
     saved = Path(result.err.rsplit("saved to ", 1)[1].strip())
     assert saved.read_bytes() == raw and talk.file(conv_id) == before
+
+
+def test_json_output_is_ascii_so_raw_json_is_inert(talk: Talk) -> None:
+    conv_id = talk.open(body="evil \u202e bidi \u2066 and \x9b and é")
+    for args in (["show", conv_id, "--json"], ["list", "--json"], ["search", "evil", "--json"]):
+        out = talk(*args).out
+        assert out.isascii(), args
+    assert "\\u202e" in talk("show", conv_id, "--json").out  # kept, escaped
+    assert json.loads(talk("show", conv_id, "--json").out)["blocks"][0]["body"].endswith("é")

@@ -76,6 +76,8 @@ def test_show_follow_prints_turns_as_they_are_appended(talk: Talk) -> None:
         assert "Action: close" in proc.stdout.read()
     finally:
         proc.kill()
+    again = run_talkroom("--root", str(talk.root.path), "show", conv_id, "--follow", timeout=10)
+    assert again.returncode == 0 and b"Action: close" in again.stdout  # closed: nothing to wait for
 
 
 def test_python_dash_m_and_the_console_script_agree() -> None:

@@ -4,8 +4,10 @@ once, show hostile text as text, and render in a real headless browser."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -184,6 +186,33 @@ def test_export_command_line(data: Root, tmp_path: Path) -> None:
     bad = run_talkroom("--root", str(data.path), "export", c.id, "-o",
                        str(tmp_path / "no" / "x.md"))
     assert bad.returncode == 3 and bad.stderr.decode().count("\n") == 1
+    precious = tmp_path / "notes.md"
+    precious.write_text("mine")
+    (tmp_path / "link.md").symlink_to(precious)
+    for target in (precious, tmp_path / "link.md"):
+        kept = run_talkroom("--root", str(data.path), "export", c.id, "-o", str(target))
+        assert kept.returncode == 2 and b"already exists" in kept.stderr
+        assert precious.read_text() == "mine"
+    forced = run_talkroom("--root", str(data.path), "export", c.id, "-o", str(precious),
+                          "--force")
+    assert forced.returncode == 0 and precious.read_text().startswith("# Test runner")
+    empty = run_talkroom("--root", str(data.path), "export", c.id, "-o", "")
+    assert empty.returncode == 2 and b"-o is empty" in empty.stderr
+    with open("/dev/full", "wb") as full:
+        no_room = subprocess.run([sys.executable, "-m", "talkroom", "--root", str(data.path),
+                                  "export", c.id], stdout=full, stderr=subprocess.PIPE,
+                                 timeout=30, check=False)
+    assert no_room.returncode == 3
+    assert no_room.stderr.decode().startswith("talkroom: cannot write the output: ")
+    read, write = os.pipe()
+    os.close(read)  # `talkroom export ID | head -c 10`, once head has gone
+    try:
+        gone = subprocess.run([sys.executable, "-m", "talkroom", "--root", str(data.path),
+                               "export", c.id], stdout=write, stderr=subprocess.PIPE,
+                              timeout=30, check=False)
+    finally:
+        os.close(write)
+    assert (gone.returncode, gone.stderr) == (141, b"")
 
 
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",

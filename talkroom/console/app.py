@@ -640,10 +640,7 @@ class TalkroomApp(App[None]):
                 path = Path(path_text.strip() or f"{conv.id}.html").expanduser()
                 text = export.to_html(conv, self._conversation_receipts(conv.id)) \
                     if path.suffix in (".html", ".htm") else export.to_markdown(conv)
-                try:
-                    path.write_text(text, encoding="utf-8")
-                except OSError as exc:
-                    raise BadInput(f"cannot write {path}: {exc.strerror}") from None
+                export.write_file(path, text)
                 self.call_from_thread(self.notify, f"exported to {path.absolute()}")
             return run
 

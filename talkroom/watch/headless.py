@@ -18,7 +18,7 @@ def run(root: Root, host: str, config: Config, *, poll: bool, as_json: bool) -> 
     out_lock = threading.Lock()
 
     def show(event: WatchEvent) -> None:
-        line = json.dumps(event.to_json(), ensure_ascii=False) if as_json else \
+        line = json.dumps(event.to_json()) if as_json else \
             f"{event.at} {event.kind}: {sanitise_line(event.text)}"
         with out_lock:
             print(line, flush=True)
