@@ -63,9 +63,16 @@ def check_config(config: Config) -> list[Check]:
 
 def check_root(root: Root, config: Config) -> list[Check]:
     """The root: how it was found, that it is writable, its filesystem, the clock."""
+    if root.path.exists() and not root.path.is_dir():
+        return [Check("root", False, f"{root.path} (found by {root.how}) is not a folder",
+                      "pass --root DIR with a folder (or a path that does not exist yet)")]
     if not root.path.is_dir():
         return [Check("root", False, f"{root.path} (found by {root.how}) does not exist",
                       "open a conversation there (it is created) or pass --root DIR")]
+    for sub in (root.conversations, root.hosts):
+        if sub.exists() and not sub.is_dir():
+            return [Check("root", False, f"{sub} is a file, where talkroom keeps a folder",
+                          "move that file away")]
     point, fstype, options = mount_of(root.path)
     network = is_network(root.path)
     how = (f"polled every {config.get_float('poll_interval'):g} s" if network
@@ -232,7 +239,8 @@ def run(root: Root, host: str, config: Config) -> list[Check]:
     """Every check, in the order a user should fix them."""
     checks = check_config(config) + check_root(root, config)
     checks += check_tmux()
-    if root.path.is_dir():
+    if root.path.is_dir() and all(p.is_dir() or not p.exists()
+                                  for p in (root.conversations, root.hosts)):
         checks += check_sessions(root, host) + check_watchers(root, host)
         checks += check_files(root, config.get_float("stale_lock_seconds"))
     return checks

@@ -133,6 +133,18 @@ def test_doctor_on_a_missing_root(tmp_path: Path) -> None:
     assert out.returncode == 1 and "✗ root:" in text and "does not exist" in text
 
 
+@pytest.mark.parametrize("file", ["", "conversations", "hosts"])
+def test_doctor_where_a_folder_is_a_file(tmp_path: Path, file: str) -> None:
+    root = tmp_path / "talks"
+    if file:
+        root.mkdir()
+    (root / file if file else root).write_text("not a folder")
+    out = run_talkroom("--root", str(root), "doctor")
+    text = out.stdout.decode()
+    assert out.returncode == 1 and "✗ root:" in text and "tmux" in text, (text, out.stderr)
+    assert ("is not a folder" if not file else "is a file, where talkroom keeps a folder") in text
+
+
 def test_doctor_without_tmux(root: Root, tmp_path: Path) -> None:
     bare = tmp_path / "bin"
     bare.mkdir()
