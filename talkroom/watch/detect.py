@@ -113,7 +113,15 @@ class EventSource:
     """watchdog events for one folder, collected until the watcher asks for them."""
 
     def __init__(self, folder: Path, wake: threading.Event) -> None:
-        from watchdog.events import FileSystemEvent, FileSystemEventHandler
+        from watchdog.events import (
+            FileClosedEvent,
+            FileCreatedEvent,
+            FileDeletedEvent,
+            FileModifiedEvent,
+            FileMovedEvent,
+            FileSystemEvent,
+            FileSystemEventHandler,
+        )
         from watchdog.observers import Observer
 
         self.folder = folder
@@ -134,7 +142,12 @@ class EventSource:
 
         self._observer = Observer()
         self._observer.daemon = True
-        self._observer.schedule(Handler(), str(folder), recursive=False)
+        # Only writes, renames and deletions: on Linux this narrows the inotify mask, so our
+        # own reads (every file, at start) no longer queue open and close events (~0.3 s of
+        # the GIL for 1,000 files).
+        self._observer.schedule(Handler(), str(folder), recursive=False, event_filter=[
+            FileCreatedEvent, FileModifiedEvent, FileMovedEvent, FileDeletedEvent,
+            FileClosedEvent])
 
     def add(self, path: Path) -> None:
         """Note a changed path and wake the watcher."""
