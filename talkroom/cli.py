@@ -50,6 +50,11 @@ class Parser(argparse.ArgumentParser):
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
 
     def error(self, message: str) -> None:  # type: ignore[override]
+        if "expected one argument" in message and message.startswith("argument "):
+            # `--body -x`: argparse takes a value starting with '-' for an option
+            option = message.split()[1].split("/")[-1].rstrip(":")
+            raise BadInput(f"{message}; a value starting with '-' goes as {option}=VALUE"
+                           + (" or on standard input" if option == "--body" else ""))
         raise BadInput(f"{message}; see '{self.prog} -h'")
 
 
@@ -485,6 +490,9 @@ def _receipts_of(ctx: Context, conv_id: str) -> list[Receipt]:
 def cmd_replay(ctx: Context) -> int:
     """talkroom replay: step through a conversation's history in the console."""
     conv = _readable(ctx, ctx.args.id)
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise BadInput("replay is interactive and needs a terminal; for a transcript use "
+                       f"'talkroom show {conv.id}' or 'talkroom export {conv.id}'")
     from talkroom.console.app import run_console
 
     return run_console(ctx.root, ctx.host, ctx.config, watch=False, poll=None,
@@ -499,6 +507,8 @@ def cmd_search(ctx: Context) -> int:
     from talkroom.core.store import Reader, conversation_files
 
     a = ctx.args
+    if not a.query.strip():
+        raise BadInput("the search query is empty; give a word or phrase to look for")
     snaps = Reader().settle_all(conversation_files(ctx.root.conversations))
     convs = sorted((s.conv for s in snaps if s.readable and s.conv is not None),
                    key=lambda c: c.updated_at, reverse=True)
@@ -913,7 +923,14 @@ def _keep_body(ctx: Context) -> str:
     try:
         path = save_unsent(raw, getattr(ctx.args, "id", None) or "open")
     except OSError as exc:
-        return f"; the body could not be saved ({exc.strerror}): it is still in your command"
+        a = ctx.args
+        where = ("your command" if getattr(a, "body", None) is not None else
+                 getattr(a, "body_file", None) if getattr(a, "body_file", None) not in (None, "-")
+                 else None)
+        if where is None:
+            return (f"; the body from standard input could not be saved ({exc.strerror}): "
+                    "keep your copy")
+        return f"; the body could not be saved ({exc.strerror}): it is still in {where}"
     return f"; saved to {path}"
 
 

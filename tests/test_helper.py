@@ -13,7 +13,7 @@ import pytest
 
 from talkroom.core import store
 from talkroom.core.model import Conversation
-from tests.conftest import Result, Talk
+from tests.conftest import Result, Talk, run_talkroom
 
 
 def conv(talk: Talk, conv_id: str) -> Conversation:
@@ -422,3 +422,23 @@ def test_json_output_is_ascii_so_raw_json_is_inert(talk: Talk) -> None:
         assert out.isascii(), args
     assert "\\u202e" in talk("show", conv_id, "--json").out  # kept, escaped
     assert json.loads(talk("show", conv_id, "--json").out)["blocks"][0]["body"].endswith("é")
+
+
+def test_small_refusals_are_one_line_with_the_fix(talk: Talk, tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    conv_id = talk.open()
+    dash = talk("inject", conv_id, "--body", "-x")
+    assert dash.code == 2 and "goes as --body=VALUE" in dash.err
+    assert talk("inject", conv_id, "--body=-x").code == 0
+    one_line_error(talk("search", " "), 2, "query is empty")
+    far = talk("open", "--topic", "t", "--as", "a", "--with", "b", "--waiting-limit", "9999h",
+               "--body", "x")
+    assert far.code == 2 and "over 7 days" in far.err
+    replay = run_talkroom("--root", str(talk.root.path), "replay", conv_id)
+    assert replay.returncode == 2 and b"needs a terminal" in replay.stderr
+    blocked = tmp_path / "state-is-a-file"
+    blocked.write_text("")
+    monkeypatch.setenv("TALKROOM_STATE_DIR", str(blocked))
+    refused = talk("reply", conv_id, "--as", "alpha", "--next", "beta", stdin="from stdin")
+    saved = Path(refused.err.rsplit("saved to ", 1)[1].strip())
+    assert refused.code == 1 and saved.read_text() == "from stdin"  # in the temporary folder

@@ -84,6 +84,9 @@ def parse_names(text: str | list[str], what: str = "--next") -> list[str]:
     return out
 
 
+MAX_WAITING_LIMIT = 7 * 86400.0  # as the config's thresholds
+
+
 def _one_line(text: str, what: str, limit: int) -> str:
     text = text.strip()
     if not text:
@@ -215,6 +218,9 @@ def plan_open(
         if seconds is None or seconds <= 0:
             raise BadInput(f"--waiting-limit {waiting_limit!r} is not a duration; "
                            "write 600, 90s, 10m or 2h")
+        if seconds > MAX_WAITING_LIMIT:
+            raise BadInput(f"--waiting-limit {waiting_limit!r} is over 7 days; give 168h or "
+                           "less (pause the conversation to stop it waiting)")
     ts = clock.now() if now is None else now
     at = clock.iso(ts)
     author = (moderator or MODERATOR) if opener == MODERATOR else opener

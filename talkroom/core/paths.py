@@ -127,7 +127,12 @@ def save_unsent(body: str | bytes, label: str) -> Path:
     from talkroom.core import clock
 
     folder = state_dir() / "unsent"
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:  # an unwritable state folder: the temporary folder still keeps it
+        import tempfile
+
+        folder = Path(tempfile.gettempdir())
     stamp = clock.iso(clock.now()).replace(":", "").replace("-", "")
     path = folder / f"{stamp}-{normalise_name(label, 'body')}-{os.getpid()}.md"
     n = 1
