@@ -191,13 +191,19 @@ def stuck(root: Root, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Root:
     time.tzset()
     monkeypatch.setenv("TALKROOM_FAKE_NOW", clock.iso(T0 + 1200))
     conversation(root)
+    fake_notify_send(tmp_path, monkeypatch, '"$@"')
+    return root
+
+
+def fake_notify_send(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: str) -> Path:
+    """A notify-send on PATH that appends `args` (shell words), one per line, to a file."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     fake = bin_dir / "notify-send"
-    fake.write_text(f"#!/bin/sh\nprintf '%s\\n' \"$@\" >> {tmp_path / 'notified'}\n")
+    fake.write_text(f"#!/bin/sh\nprintf '%s\\n' {args} >> {tmp_path / 'notified'}\n")
     fake.chmod(fake.stat().st_mode | stat.S_IXUSR)
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
-    return root
+    return tmp_path / "notified"
 
 
 @pytest.mark.asyncio
@@ -249,12 +255,7 @@ async def test_a_new_problem_rings_toasts_and_notifies_the_desktop_once(
 async def test_notifications_are_throttled_per_conversation_and_a_burst_is_summed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    fake = bin_dir / "notify-send"
-    fake.write_text(f"#!/bin/sh\nprintf '%s\\n' \"$3\" >> {tmp_path / 'notified'}\n")
-    fake.chmod(fake.stat().st_mode | stat.S_IXUSR)
-    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    notified = fake_notify_send(tmp_path, monkeypatch, '"$3"')  # the text only
     app: App[None] = App()
     rings: list[int] = []
     monkeypatch.setattr(app, "bell", lambda: rings.append(1))
@@ -267,7 +268,7 @@ async def test_notifications_are_throttled_per_conversation_and_a_burst_is_summe
         toasts = [str(n.message) for n in app._notifications]
         assert toasts == ["no heartbeat 0", "no heartbeat 1", "no heartbeat 2",
                           "and 3 more: P lists every problem"]
-        assert rings == [1] and (tmp_path / "notified").read_text() == "no heartbeat 0\n"
+        assert rings == [1] and notified.read_text() == "no heartbeat 0\n"
         now[0] += 10  # a new burst, but c0 was said 10 s ago
         assert not notifier("c0", "needs you", "again")
         assert notifier("c9", "needs you", "other")
