@@ -146,7 +146,7 @@ def _read_capped(stream: BinaryIO, limit: int) -> bytes:
     return stream.read(limit + 1)
 
 
-def check_config(cfg: Config, *, lenient: bool = False, theme: bool = True) -> None:
+def check_profiles_and_theme(cfg: Config, *, lenient: bool = False, theme: bool = True) -> None:
     """Check what only the upper layers know: profile overrides and the theme's name.
 
     Raises a one-line BadInput, or with `lenient` (doctor) adds the problem to
@@ -557,7 +557,7 @@ def cmd_doctor(ctx: Context) -> int:
     from talkroom import doctor
 
     ctx.lenient_config = True
-    check_config(ctx.config, lenient=True)
+    check_profiles_and_theme(ctx.config, lenient=True)
     checks = doctor.run(ctx.root, ctx.host, ctx.config)
     if ctx.args.json:
         print(json.dumps([c.to_json() for c in checks]))
@@ -579,7 +579,7 @@ def cmd_config(ctx: Context) -> int:
     if a.edit:
         return _edit_config(path)
     cfg = ctx.config
-    check_config(cfg)
+    check_profiles_and_theme(cfg)
     cfg.set_flag("poll_interval", getattr(a, "interval", None), "--interval")
     root = ctx.root
     rows = [("root", str(root.path), root.how), ("host", ctx.host,
@@ -621,7 +621,7 @@ def _edit_config(path: Path) -> int:
         raise BadInput(f"cannot run the editor {editor!r}; set $EDITOR, or edit {path}") \
             from None
     cfg = configuration.load(path)  # bad values raise a one-line BadInput
-    check_config(cfg)
+    check_profiles_and_theme(cfg)
     for warning in cfg.warnings:
         print(f"talkroom: warning: {warning}", file=sys.stderr)
     print(f"{path} is valid")
@@ -636,7 +636,7 @@ def cmd_main(ctx: Context) -> int:
     if a.json and not a.watch_only:
         raise BadInput("--json goes with --watch-only")
     cfg = ctx.config
-    check_config(cfg, theme=not a.watch_only)
+    check_profiles_and_theme(cfg, theme=not a.watch_only)
     cfg.set_flag("poll_interval", a.interval, "--interval")
     if a.watch_only:
         from talkroom.watch import headless
@@ -923,14 +923,14 @@ def _keep_body(ctx: Context) -> str:
     try:
         path = save_unsent(raw, getattr(ctx.args, "id", None) or "open")
     except OSError as exc:
-        a = ctx.args
-        where = ("your command" if getattr(a, "body", None) is not None else
-                 getattr(a, "body_file", None) if getattr(a, "body_file", None) not in (None, "-")
-                 else None)
-        if where is None:
-            return (f"; the body from standard input could not be saved ({exc.strerror}): "
-                    "keep your copy")
-        return f"; the body could not be saved ({exc.strerror}): it is still in {where}"
+        body_file = getattr(ctx.args, "body_file", None)
+        if getattr(ctx.args, "body", None) is not None:
+            where = "it is still in your command"
+        elif body_file not in (None, "-"):
+            where = f"it is still in {body_file}"
+        else:
+            where = "it came on standard input: keep your copy"
+        return f"; the body could not be saved ({exc.strerror}): {where}"
     return f"; saved to {path}"
 
 

@@ -416,7 +416,11 @@ def test_a_body_that_is_not_utf8_is_refused_and_kept_byte_for_byte(talk: Talk,
 
 
 def test_json_output_is_ascii_so_raw_json_is_inert(talk: Talk) -> None:
-    conv_id = talk.open(body="evil \u202e bidi \u2066 and \x9b and é")
+    opened = talk("open", "--topic", "café décision", "--as", "alpha", "--with", "beta",
+                  "--body", "evil \u202e bidi \u2066 and \x9b and é")
+    assert opened.code == 0, opened
+    conv_id = opened.first
+    assert "é" in talk("list").out  # the topic is not ASCII: `list --json` must escape it
     for args in (["show", conv_id, "--json"], ["list", "--json"], ["search", "evil", "--json"]):
         out = talk(*args).out
         assert out.isascii(), args
