@@ -20,7 +20,7 @@ from talkroom.core.paths import Root
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (~3 ms at start)
 if TYPE_CHECKING:
-    from typing import BinaryIO
+    from typing import BinaryIO, TextIO
 
     from talkroom.core.config import Config
     from talkroom.core.model import Conversation
@@ -42,12 +42,26 @@ class _Formatter(argparse.HelpFormatter):
         super().__init__(prog, indent_increment, max_help_position, max(width, 40))
 
 
+class _Once(argparse._StoreAction):
+    """argparse's `store`, refusing a second value: `--body A --body B` would otherwise
+    silently drop A, which is text somebody wrote."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: object, option_string: str | None = None) -> None:
+        if option_string is not None and getattr(namespace, f"_seen_{self.dest}", False):
+            raise BadInput(f"{option_string} is given twice; give it once")
+        setattr(namespace, f"_seen_{self.dest}", True)
+        super().__call__(parser, namespace, values, option_string)
+
+
 class Parser(argparse.ArgumentParser):
     """argparse with one-line errors that raise instead of printing usage."""
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         kwargs.setdefault("formatter_class", _Formatter)
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.register("action", None, _Once)
+        self.register("action", "store", _Once)
 
     def error(self, message: str) -> None:  # type: ignore[override]
         if "expected one argument" in message and message.startswith("argument "):
@@ -72,12 +86,12 @@ class Context:
     def config(self) -> Config:
         """The effective configuration (read on first use: most helper runs never need it)."""
         if self._config is None:
-            from talkroom.core import config, lock
+            from talkroom.core import config, stale
 
             cfg = config.load(lenient=self.lenient_config)
             for warning in [] if self.lenient_config else cfg.warnings:
                 print(f"talkroom: warning: {warning}", file=sys.stderr)
-            lock.set_stale_after(cfg.get_float("stale_lock_seconds"))
+            stale.set_stale_after(cfg.get_float("stale_lock_seconds"))
             self._config = cfg
         return self._config
 
@@ -87,6 +101,8 @@ class Context:
         from talkroom.core.paths import find_root
 
         flag = getattr(self.args, "root", None)
+        if flag is not None and not flag.strip():
+            raise BadInput("--root is empty; give the talk root's folder, e.g. --root ~/talks")
         if flag or os.environ.get("TALKROOM_ROOT"):
             return find_root(flag)
         configured = self.config["root"]
@@ -195,8 +211,8 @@ def _say(outcome: object) -> None:
     assert isinstance(outcome, Outcome)
     for note in outcome.notes:
         print(f"note: {note}")
-    for aside in outcome.broken:
-        print(f"talkroom: warning: broke a stale lock (renamed to {aside})", file=sys.stderr)
+    for warning in outcome.warnings():
+        print(f"talkroom: warning: {warning}", file=sys.stderr)
 
 
 # --- the helper's commands ----------------------------------------------------------------
@@ -309,7 +325,7 @@ def cmd_show(ctx: Context) -> int:
     """talkroom show: one conversation, sanitised, or as JSON."""
     import json
 
-    from talkroom.core import views
+    from talkroom.core import journal, views
     from talkroom.core.store import Reader
 
     a = ctx.args
@@ -327,6 +343,7 @@ def cmd_show(ctx: Context) -> int:
     if not snap.readable or snap.conv is None:
         raise StoreError(f"{path} is unreadable: {snap.error}; fix or move the file")
     conv = snap.conv
+    conv.lost = journal.check(conv)
     blocks = conv.blocks if a.last is None else conv.blocks[len(conv.blocks) - a.last:]
     if a.last == 0:
         blocks = []
@@ -370,11 +387,14 @@ def cmd_list(ctx: Context) -> int:
     """talkroom list: every conversation, newest activity first."""
     import json
 
-    from talkroom.core import views
+    from talkroom.core import journal, views
     from talkroom.core.store import Reader, conversation_files
 
     a = ctx.args
     snaps = Reader().settle_all(conversation_files(ctx.root.conversations))
+    for snap in snaps:
+        if snap.readable and snap.conv is not None:
+            snap.conv.lost = journal.check(snap.conv)
     wanted = _STATUS_FILTER.get(a.status)
     snaps = [
         s for s in views.newest_first(snaps)
@@ -876,12 +896,23 @@ def build_parser(only: str | None = None) -> Parser:
 _BODY_COMMANDS = ("open", "reply", "append-turn", "inject")
 
 
+_CONSOLE_COMMANDS = (None, "demo", "replay")  # they own the terminal: no filter on it
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
     ctx: Context | None = None
+    name = _command_in(argv)
+    stdout, stderr = sys.stdout, sys.stderr
+    if name not in _CONSOLE_COMMANDS:
+        # Text from the talk root reaches these commands' output in many places (errors
+        # quote a pause reason, a resolution, a `next` value): one filter at the boundary.
+        sys.stdout = _Inert(stdout)
     try:
-        name = _command_in(argv)
+        for option in ("--root", "--host"):  # global: argparse sees them at two levels
+            if sum(a == option or a.startswith(f"{option}=") for a in argv) > 1:
+                raise BadInput(f"{option} is given twice; give it once")
         known = any(name == n or name in aliases for n, aliases, *_ in COMMANDS)
         args = build_parser(name if known else None).parse_args(argv)
         ctx = Context(args)
@@ -890,48 +921,101 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout.flush()  # here, not at exit: a failed write must change the exit code
         return code
     except TalkError as exc:
-        message = exc.message
-        if ctx is not None and ctx.args.command in _BODY_COMMANDS:
-            message += _keep_body(ctx)
-        print(f"talkroom: {message}", file=sys.stderr)
-        return exc.exit_code
+        return _fail(exc.message, exc.exit_code, ctx, argv, name)
     except BrokenPipeError:
         # the reader went away (`talkroom list | head`): stop quietly, as a SIGPIPE would
         devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        os.dup2(devnull, stdout.fileno())
         return 141
     except OSError as exc:
         from talkroom.core.lock import io_error
 
         message = (io_error(exc, Path(exc.filename), "use") if exc.filename else
                    io_error(exc, Path("the output"), "write")).message
-        if ctx is not None and ctx.args.command in _BODY_COMMANDS:
-            message += _keep_body(ctx)
-        print(f"talkroom: {message}", file=sys.stderr)
-        return 3
+        return _fail(message, 3, ctx, argv, name)
     except KeyboardInterrupt:
+        if name in _BODY_COMMANDS:
+            return _fail("interrupted", 130, ctx, argv, name)
         return 130
+    finally:
+        sys.stdout, sys.stderr = stdout, stderr
 
 
-def _keep_body(ctx: Context) -> str:
-    """Save a body that was read but not written; the suffix for the error line."""
-    raw = ctx.body_raw
-    if not raw or not raw.strip():
+def _fail(message: str, code: int, ctx: Context | None, argv: list[str],
+          name: str | None) -> int:
+    """Say what went wrong in one inert line, after saving every body the command got."""
+    from talkroom.core.sanitise import sanitise_line
+
+    if name in _BODY_COMMANDS:
+        message += _keep_bodies(ctx, argv)
+    print(f"talkroom: {sanitise_line(message)}", file=sys.stderr)
+    return code
+
+
+class _Inert:
+    """A text stream whose writes are made inert for a terminal (docs/protocol.md s7)."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        from talkroom.core.sanitise import sanitise
+
+        self._stream.write(sanitise(text))
+        return len(text)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._stream, name)
+
+
+def _keep_bodies(ctx: Context | None, argv: list[str]) -> str:
+    """Save the body (or every body) a failed command was given; the error's suffix."""
+    # Failed before reading its body: from the command line, or standard input.
+    read = ctx.body_raw if ctx is not None else None
+    bodies = [b for b in ([read] if read is not None else _bodies_in(argv)) if b.strip()]
+    if not bodies:
         return ""
     from talkroom.core.paths import save_unsent
 
-    try:
-        path = save_unsent(raw, getattr(ctx.args, "id", None) or "open")
-    except OSError as exc:
-        body_file = getattr(ctx.args, "body_file", None)
-        if getattr(ctx.args, "body", None) is not None:
-            where = "it is still in your command"
-        elif body_file not in (None, "-"):
-            where = f"it is still in {body_file}"
-        else:
-            where = "it came on standard input: keep your copy"
-        return f"; the body could not be saved ({exc.strerror}): {where}"
-    return f"; saved to {path}"
+    label = (getattr(ctx.args, "id", None) if ctx is not None else None) or "body"
+    saved: list[str] = []
+    for body in bodies:
+        try:
+            saved.append(str(save_unsent(body, label)))
+        except OSError as exc:
+            return (f"; the body could not be saved ({exc.strerror or exc}): "
+                    f"{_where_body_is(ctx, argv)}")
+    return f"; saved to {', '.join(saved)}"
+
+
+def _bodies_in(argv: list[str]) -> list[bytes]:
+    """Every --body value in argv, and standard input when it could be a body."""
+    out: list[bytes] = []
+    from_stdin = not any(a == "--body" or a.startswith("--body=") for a in argv)
+    for i, arg in enumerate(argv):
+        if arg == "--body" and i + 1 < len(argv):
+            out.append(argv[i + 1].encode("utf-8", "surrogateescape"))
+        elif arg.startswith("--body="):
+            out.append(arg[len("--body="):].encode("utf-8", "surrogateescape"))
+        elif arg in ("--body-file", "--body-file=-") or arg.startswith("--body-file="):
+            value = arg.split("=", 1)[1] if "=" in arg else (argv[i + 1] if i + 1 < len(argv)
+                                                             else "")
+            from_stdin = value == "-"  # a named file stays where it is
+    if from_stdin and not sys.stdin.isatty():
+        try:
+            out.append(_read_capped(sys.stdin.buffer, STDIN_KEPT))
+        except (OSError, ValueError):
+            pass
+    return out
+
+
+def _where_body_is(ctx: Context | None, argv: list[str]) -> str:
+    body_file = getattr(ctx.args, "body_file", None) if ctx is not None else None
+    if any(a == "--body" or a.startswith("--body=") for a in argv):
+        return "it is still in your command"
+    if body_file not in (None, "-"):
+        return f"it is still in {body_file}"
+    return "it came on standard input: keep your copy"
 
 
 if __name__ == "__main__":

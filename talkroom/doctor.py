@@ -10,11 +10,12 @@ import tempfile
 import time
 from pathlib import Path
 
+from talkroom.core import journal
 from talkroom.core.config import Config
 from talkroom.core.errors import StoreError
-from talkroom.core.lock import read_broken
 from talkroom.core.paths import Root
 from talkroom.core.sanitise import sanitise_line
+from talkroom.core.stale import read_broken
 from talkroom.core.store import Reader, conversation_files
 from talkroom.watch import registry
 from talkroom.watch.detect import is_network, mount_of
@@ -206,7 +207,8 @@ def check_files(root: Root, stale_after: float) -> list[Check]:
              and now - _mtime(folder / n) > stale_after]
     if stale:
         checks.append(Check("locks", False, f"{len(stale)} lock(s) older than {stale_after:g} s: "
-                            + ", ".join(stale[:3]), "a running watcher breaks them; start one"))
+                            + ", ".join(stale[:3]), "the next write to that conversation "
+                            "breaks it, as does a running watcher"))
     else:
         checks.append(Check("locks", True, "no stale write lock"))
     broken = sorted((b for n in names if ".lock.broken." in n
@@ -225,12 +227,23 @@ def check_files(root: Root, stale_after: float) -> list[Check]:
                             "fix or move those files (talkroom never rewrites them)"))
     else:
         checks.append(Check("conversations", True, f"{len(snaps)} readable"))
+    vanished = [(s.conv, e) for s in snaps if s.readable and s.conv is not None
+                for e in journal.shown(journal.check(s.conv), now)]
+    if vanished:
+        conv, entry = vanished[0]
+        more = f" (and {len(vanished) - 1} more)" if len(vanished) > 1 else ""
+        checks.append(Check("turns", False, f"{conv.id}: "
+                            f"{journal.describe(entry, conv.path or folder)}{more}",
+                            "read the text there and put it back (talkroom inject) if it "
+                            "still matters"))
+    else:
+        checks.append(Check("turns", True, "no committed turn is missing from its file"))
     return checks
 
 
 def _mtime(path: Path) -> float:
     try:
-        return os.stat(path).st_mtime
+        return os.lstat(path).st_mtime
     except FileNotFoundError:  # released while we looked: not stale
         return time.time()
 

@@ -6,10 +6,12 @@ receipts, broken locks); no Textual, no I/O.
 
 from __future__ import annotations
 
-from talkroom.core import clock
-from talkroom.core.lock import BrokenLock
+from pathlib import Path
+
+from talkroom.core import clock, journal
 from talkroom.core.model import CLOSED, IN_PROGRESS, Conversation
 from talkroom.core.sanitise import sanitise_line
+from talkroom.core.stale import BrokenLock
 from talkroom.watch.heartbeat import Heartbeat
 from talkroom.watch.receipts import Receipt
 from talkroom.watch.registry import Session
@@ -27,7 +29,8 @@ class Problem:
     def __init__(self, conv_id: str, kind: str, subject: str, text: str,
                  keys: tuple[str, ...] = ()) -> None:
         self.conv_id = conv_id
-        self.kind = kind  # waiting, unregistered, pane-gone, no-watcher, deferred, stale-lock
+        self.kind = kind  # waiting, unregistered, pane-gone, no-watcher, deferred, stale-lock,
+        # lost-turn
         self.subject = subject  # what it is about (a session, a lock): stable as time passes
         self.text = sanitise_line(text)  # receipts and lock files come from other hosts
         self.keys = keys  # console keys: u nudge, n set next, p pause
@@ -87,6 +90,9 @@ def problems(conv: Conversation, facts: Facts, now: float) -> list[Problem]:
                         conv.id, "deferred", name,
                         f"delivery to {name} deferred for {clock.age(now - since_deferred)}: "
                         f"{receipt.reason} (on {receipt.host})", ("u", "n")))
+    for entry in journal.shown(conv.lost, now):
+        found.append(Problem(conv.id, "lost-turn", entry.block_id,
+                             journal.describe(entry, conv.path or Path(conv.id)), ()))
     if conv.status != CLOSED:
         for broken in facts.broken_locks:
             if broken.conv_id == conv.id and 0 <= now - broken.broken_at < BROKEN_SHOWN:

@@ -39,11 +39,11 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     monkeypatch.setenv("TALKROOM_HOST", "test-host")
     monkeypatch.setenv("TALKROOM_MODERATOR", "mod")
     monkeypatch.chdir(tmp_path)
-    from talkroom.core import lock
+    from talkroom.core import stale
 
-    lock.set_stale_after(None)
+    stale.set_stale_after(None)
     yield home
-    lock.set_stale_after(None)
+    stale.set_stale_after(None)
 
 
 @pytest.fixture

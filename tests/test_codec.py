@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from talkroom.core.codec import check_body, escape_body, parse, render, unescape_body
 from talkroom.core.errors import BadInput, Unreadable
 from talkroom.core.model import Block, Conversation
+from talkroom.core.sanitise import sanitise, sanitise_line
 
 PROTOCOL_EXAMPLE_TEXT = """\
 ---
@@ -188,9 +189,16 @@ def test_unreadable_files_report_line_and_reason(data: bytes, line: int, reason:
     assert info.value.line == line
 
 
-def test_invalid_utf8_is_replaced_not_fatal() -> None:
-    conv = parse(b"---\ntopic: caf\xe9\n---\n\n## Reply -- a @ t\nTurn 1/2\n\nbad \xff byte\n")
-    assert conv.topic == "caf\ufffd" and conv.blocks[0].body == "bad \ufffd byte"
+def test_invalid_utf8_is_kept_not_fatal_and_shown_visibly() -> None:
+    # Bytes that are not UTF-8 (an older file in Latin-1) survive a rewrite byte for byte
+    # and are shown as visible stand-ins, never replaced by U+FFFD.
+    data = b"---\ntopic: caf\xe9\n---\n\n## Reply -- a @ t\nTurn 1/2\n\nbad \xff byte\n"
+    conv = parse(data)
+    assert sanitise_line(conv.topic) == "caf<0xE9>"
+    assert sanitise(conv.blocks[0].body) == "bad <0xFF> byte"
+    conv.header["revision"] = "1"
+    again = render(conv)
+    assert b"topic: caf\xe9\n" in again and b"\nbad \xff byte\n" in again
 
 
 def test_crlf_is_data() -> None:

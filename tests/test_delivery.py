@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from talkroom.core import store
-from talkroom.core.lock import pid_alive
+from talkroom.core.machine import pid_alive
 from talkroom.core.paths import Root
 from talkroom.watch import registry
 from talkroom.watch.instruction import build_line

@@ -273,7 +273,8 @@ def test_nul_and_oversized_bodies(talk: Talk) -> None:
 
 
 SHOW_KEYS = {"id", "path", "topic", "status", "turns", "max_turns", "next", "participants",
-             "revision", "opened_by", "resolution", "readable", "edited_by_hand", "blocks"}
+             "revision", "opened_by", "resolution", "readable", "edited_by_hand", "lost_blocks",
+             "blocks"}
 BLOCK_KEYS = {"kind", "author", "at", "turn", "action", "body", "next", "id"}
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from talkroom.core import lock, ops, store
+from talkroom.core import ops, stale, store
 from talkroom.core.codec import parse
 from talkroom.core.paths import Root
 from talkroom.watch import registry
@@ -108,7 +108,7 @@ def test_kill_9_of_writers_over_sshfs(shared: tuple[Root, Root]) -> None:
     plan = ops.plan_open(a, topic="crash", opener="moderator", with_=["killed", "other"],
                          next_=["killed"], max_turns=100_000, body="go", moderator="mod")
     conv_id = ops.open_conversation(a, plan, "host-a").conv.id
-    lock.set_stale_after(1.0)
+    stale.set_stale_after(1.0)
     outcomes = kill_writers_at_random(a, conv_id, rounds=50, host="host-a", max_delay=0.15)
     print(f"kill -9 over sshfs, 50 rounds: {dict(outcomes)}")
     conv = store.load(a.conversation(conv_id))

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from talkroom.core import lock, store
+from talkroom.core import stale, store
 from talkroom.core.codec import render
 from talkroom.core.errors import NotFound, Refused, StoreError, Unreadable
 from talkroom.core.lock import FileLock, LockTimeout, lock_path_for
@@ -153,10 +153,11 @@ def test_a_held_lock_times_out_naming_its_holder(conv_path: Path) -> None:
 
 def test_a_lock_of_a_dead_process_on_this_host_is_broken_at_once(conv_path: Path) -> None:
     make(conv_path)
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                          capture_output=True, text=True, check=True)
-    pid = int(dead.stdout)
-    lock_path_for(conv_path).write_text(f"talkroom-lock host={HOST} pid={pid} at=x nonce=1\n")
+    # A real writer takes the lock and dies holding it (no release, as kill -9 would).
+    code = ("import os, sys; from pathlib import Path; from talkroom.core.lock import FileLock;"
+            f" FileLock(Path({str(conv_path)!r}), {HOST!r}).acquire(); os._exit(0)")
+    subprocess.run([sys.executable, "-c", code], check=True)
+    assert lock_path_for(conv_path).is_dir()
     broken: list[Path] = []
     start = time.monotonic()
     store.write(conv_path, "x", add_block("x"), host=HOST, broken=broken)
@@ -169,7 +170,7 @@ def test_a_lock_unchanged_for_the_stale_time_is_broken(conv_path: Path) -> None:
     make(conv_path)
     # A lock from another host: its pid cannot be checked, only its age on our clock.
     lock_path_for(conv_path).write_text("talkroom-lock host=far-away pid=1 at=x nonce=2\n")
-    lock.set_stale_after(0.5)
+    stale.set_stale_after(0.5)
     broken: list[Path] = []
     conv = store.write(conv_path, "x", add_block("x"), host=HOST, timeout=5, broken=broken)
     assert conv.revision == 2 and len(broken) == 1
@@ -178,7 +179,7 @@ def test_a_lock_unchanged_for_the_stale_time_is_broken(conv_path: Path) -> None:
 def test_a_live_lock_is_not_broken_before_the_stale_time(conv_path: Path) -> None:
     make(conv_path)
     lock_path_for(conv_path).write_text("talkroom-lock host=far-away pid=1 at=x nonce=3\n")
-    lock.set_stale_after(30)
+    stale.set_stale_after(30)
     with pytest.raises(LockTimeout):
         store.write(conv_path, "x", add_block("x"), host=HOST, timeout=0.5)
     assert lock_path_for(conv_path).exists()

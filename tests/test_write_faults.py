@@ -15,7 +15,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from talkroom.core import lock, ops, store
+from talkroom.core import files, lock, ops, store
 from talkroom.core.codec import parse
 from talkroom.core.errors import StoreError
 from talkroom.core.paths import Root
@@ -33,7 +33,8 @@ FAULTS = [
 
 
 class FaultyOs:
-    """The `os` module as talkroom.core.lock sees it, failing the next N calls of one name."""
+    """The `os` module as talkroom.core.files (which does the write path's I/O) sees it,
+    failing the next N calls of one name."""
 
     def __init__(self) -> None:
         self.name: str | None = None
@@ -70,10 +71,10 @@ class WritePath(RuleBasedStateMachine):
         self.path = self.root.conversation(self.conv_id)
         self.written: list[str] = []
         self.faulty = FaultyOs()
-        self.real_os = lock.os
+        self.real_os = files.os
 
     def teardown(self) -> None:
-        lock.os = self.real_os
+        files.os = self.real_os
         shutil.rmtree(self.folder, ignore_errors=True)
 
     @rule(body=st.text(min_size=1, max_size=40).filter(lambda t: t.strip() and "\x00" not in t),
@@ -84,7 +85,7 @@ class WritePath(RuleBasedStateMachine):
         plan = ops.plan_reply(self.root, self.conv_id, author="a", next_=["a"], body=body)
         if fault is not None:
             self.faulty.arm(*fault)
-        lock.os = self.faulty  # type: ignore[assignment]
+        files.os = self.faulty  # type: ignore[assignment]
         try:
             ops.run(plan, "h")
         except StoreError as exc:
@@ -94,7 +95,7 @@ class WritePath(RuleBasedStateMachine):
         else:
             self.written.append(body)  # a transient PermissionError on rename was retried
         finally:
-            lock.os = self.real_os
+            files.os = self.real_os
             self.faulty.left = 0
 
     @invariant()
@@ -118,11 +119,11 @@ def test_a_transient_permission_error_on_rename_is_retried(tmp_path: Path) -> No
     conv_id = ops.open_conversation(root, plan, "h").conv.id
     faulty = FaultyOs()
     faulty.arm("replace", PermissionError(errno.EACCES, "in use"), 3)
-    real, lock.os = lock.os, faulty  # type: ignore[assignment]
+    real, files.os = files.os, faulty  # type: ignore[assignment]
     try:
         conv = ops.run(ops.plan_reply(root, conv_id, author="a", next_=["b"], body="x"), "h").conv
     finally:
-        lock.os = real
+        files.os = real
     assert faulty.left == 0 and conv.blocks[-1].body == "x"
 
 
@@ -134,10 +135,10 @@ def test_a_persistent_permission_error_fails_cleanly(tmp_path: Path) -> None:
     before = path.read_bytes()
     faulty = FaultyOs()
     faulty.arm("replace", PermissionError(errno.EACCES, "in use"), 1000)
-    real, lock.os = lock.os, faulty  # type: ignore[assignment]
+    real, files.os = files.os, faulty  # type: ignore[assignment]
     try:
         with pytest.raises(StoreError, match="permission denied"):
             ops.run(ops.plan_reply(root, conv_id, author="a", next_=["b"], body="x"), "h")
     finally:
-        lock.os = real
+        files.os = real
     assert path.read_bytes() == before and not lock.lock_path_for(path).exists()

@@ -237,6 +237,8 @@ class TalkroomApp(App[None]):
     # --- what the producers report --------------------------------------------------------
 
     def on_conversations_changed(self, message: ConversationsChanged) -> None:
+        if not self.screen_stack:
+            return  # a producer's message that arrived while the console shut down
         newly = self.state.apply(message.updates, message.removed)
         first = not self.loaded
         self.loaded = True

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.message import Message
 
-from talkroom.core.lock import BrokenLock
+from talkroom.core.stale import BrokenLock
 from talkroom.core.store import Snapshot
 from talkroom.watch.heartbeat import Heartbeat
 from talkroom.watch.receipts import Receipt

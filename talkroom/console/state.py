@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from talkroom.core import clock
-from talkroom.core.lock import BrokenLock
 from talkroom.core.model import CLOSED, IN_PROGRESS, PAUSED, Block, Conversation
 from talkroom.core.names import MODERATOR
+from talkroom.core.stale import BrokenLock
 from talkroom.core.store import Snapshot
 from talkroom.core.views import activity
 from talkroom.health import Facts, Problem, problems

@@ -34,7 +34,7 @@ class Tailer:
         self.host = host
         self.post = post
         self.interval = interval
-        self.tracker = Tracker(root, poll=poll, rescan=rescan)
+        self.tracker = Tracker(root, poll=poll, rescan=rescan, journals=True)
         self._receipts = ReceiptTail(root)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None

@@ -110,6 +110,12 @@ def render_text(conv: Conversation) -> str:
     return "".join(parts)
 
 
+def trailer_sha(data: bytes) -> str:
+    """The digest named in the trailer of a file talkroom rendered."""
+    m = TRAILER_RE.search(data)
+    return m.group(2).decode() if m else ""
+
+
 def render(conv: Conversation) -> bytes:
     """The complete file: text plus the trailer over its exact bytes."""
     data = render_text(conv).encode("utf-8", "surrogateescape")
@@ -172,12 +178,15 @@ def parse(data: bytes, conv_id: str = "") -> Conversation:
     if len(data) > MAX_FILE_BYTES:
         raise Unreadable(f"the file is {len(data)} bytes; the limit is {MAX_FILE_BYTES} (16 MiB)")
     trailer = TRAILER_RE.search(data)
-    text_bytes, trailer_ok, trailer_rev = data, False, -1
+    text_bytes, trailer_ok, trailer_rev, sha = data, False, -1, ""
     if trailer and (trailer.start() == 0 or data[trailer.start() - 1] == 0x0A):
         text_bytes = data[: trailer.start()]
-        trailer_ok = digest(text_bytes) == trailer.group(2).decode()
+        sha = digest(text_bytes)
+        trailer_ok = sha == trailer.group(2).decode()
         trailer_rev = int(trailer.group(1))
-    text = text_bytes.decode("utf-8", "replace")
+    # surrogateescape: bytes that are not UTF-8 (older files in Latin-1) survive a rewrite
+    # byte for byte; everything that shows text makes them visible (sanitise).
+    text = text_bytes.decode("utf-8", "surrogateescape")
     if not text.startswith(("---\n", "---\r\n")):
         raise Unreadable("expected '---' to open the YAML header", 1)
     start = text.index("\n") + 1
@@ -200,6 +209,7 @@ def parse(data: bytes, conv_id: str = "") -> Conversation:
         blocks.append(_parse_block(rest[start:stop], seen_line))
     preamble = rest[: starts[0]] if starts else rest
     conv = Conversation(conv_id, header, blocks, preamble)
+    conv.sha = sha
     conv.trailer_ok = trailer_ok and not conv.legacy and trailer_rev == conv.revision
     _check(conv, header_text)
     return conv

@@ -16,11 +16,16 @@ _QUOTED_OK_ESCAPE = re.compile(r'\\(["\\nrtbf]|u(?![dD][89a-fA-F])[0-9a-fA-F]{4}
 _ESCAPE_CHARS = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
+# Bytes that are not UTF-8 (an older file's Latin-1 topic) decode to lone surrogates: kept
+# as they are in a plain value, so a rewrite leaves them byte for byte.
+_NOT_PLAIN_RAW = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff]")
+
+
 def _is_plain(value: str) -> bool:
     """True when `value` reads back unchanged as a YAML plain scalar."""
     if value == "":
         return True
-    if value != value.strip(" ") or _NOT_PLAIN_CHARS.search(value):
+    if value != value.strip(" ") or _NOT_PLAIN_RAW.search(value):
         return False
     if value[0] in _PLAIN_START_BAD or ": " in value or " #" in value or value.endswith(":"):
         return False
@@ -176,4 +181,11 @@ def parse_yaml(text: str, first_line: int = 2) -> dict[str, str]:
 def parse_header(text: str, first_line: int = 2) -> dict[str, str]:
     """Fast path first, BaseLoader for anything else; both agree where both apply."""
     fast = parse_fast(text)
-    return fast if fast is not None else parse_yaml(text, first_line)
+    if fast is not None:
+        return fast
+    if _SURROGATES.search(text):  # PyYAML refuses them; this rare shape loses those bytes
+        text = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return parse_yaml(text, first_line)
+
+
+_SURROGATES = re.compile("[\ud800-\udfff]")

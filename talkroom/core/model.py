@@ -9,6 +9,10 @@ from pathlib import Path
 
 from talkroom.core.names import DEFAULT_MAX_TURNS, MODERATOR, split_names
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from talkroom.core.journal import Entry
+
 IN_PROGRESS, PAUSED, CLOSED = "IN-PROGRESS", "PAUSED", "CLOSED"
 STATUSES = (IN_PROGRESS, PAUSED, CLOSED)
 TURN_KINDS = ("Opening", "Reply")
@@ -91,6 +95,9 @@ class Conversation:
         self.path = path
         self.trailer_ok = False
         self.edited_by_hand = False
+        self.regressed = False  # an older revision replaced a newer one (see Reader)
+        self.sha = ""  # the digest of the file's text above its trailer, when it has one
+        self.lost: list[Entry] = []  # committed blocks the file no longer holds (journal)
         self.mtime = 0.0
 
     def __repr__(self) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from talkroom.core import clock, store
+from talkroom.core import clock, journal, store
 from talkroom.core.codec import check_body
 from talkroom.core.errors import BadInput, Refused
 from talkroom.core.model import CLOSED, IN_PROGRESS, PAUSED, Block, Conversation
@@ -48,20 +48,30 @@ class Plan:
 class Outcome:
     """What a successful operation wrote."""
 
-    __slots__ = ("broken", "conv", "notes")
+    __slots__ = ("broken", "conv", "lost", "notes")
 
-    def __init__(self, conv: Conversation, notes: list[str], broken: list[Path]) -> None:
+    def __init__(self, conv: Conversation, notes: list[str], broken: list[Path],
+                 lost: list[journal.Entry] | None = None) -> None:
         self.conv = conv
         self.notes = notes
         self.broken = broken  # stale locks renamed aside on the way
+        self.lost = lost or []  # committed blocks found missing from the file on the way
+
+    def warnings(self) -> list[str]:
+        """What the writer should be told besides the notes (one line each)."""
+        out = [f"broke a stale lock (renamed to {aside})" for aside in self.broken]
+        if self.conv.path is not None:
+            out += [journal.describe(entry, self.conv.path) for entry in self.lost]
+        return out
 
 
 def run(plan: Plan, host: str) -> Outcome:
     """Apply a plan through the one write path."""
     broken: list[Path] = []
+    lost: list[journal.Entry] = []
     conv = store.write(plan.path, plan.block_id, plan.change, host=host, create=plan.create,
-                       broken=broken)
-    return Outcome(conv, plan.notes, broken)
+                       broken=broken, lost=lost)
+    return Outcome(conv, plan.notes, broken, lost)
 
 
 # --- inputs -----------------------------------------------------------------------------

@@ -113,35 +113,79 @@ def state_dir() -> Path:
 
 
 def runtime_dir() -> Path:
-    """A local-disk folder for OS locks: $XDG_RUNTIME_DIR, else the temporary folder."""
-    env = os.environ.get("XDG_RUNTIME_DIR", "")
-    if env and os.path.isdir(env):
-        return Path(env)
-    import tempfile
+    """A local-disk folder of this user's for OS locks, the same whatever the environment
+    says: two watchers started with different $XDG_RUNTIME_DIR or $TMPDIR must meet."""
+    if hasattr(os, "getuid"):
+        run = Path(f"/run/user/{os.getuid()}")
+        if _own_private_dir(run):
+            return run
+        folder = Path(f"/tmp/talkroom-{os.getuid()}")
+        try:
+            folder.mkdir(mode=0o700)
+        except FileExistsError:
+            pass
+        if _own_private_dir(folder):
+            return folder
+        raise BadInput(f"{folder} is not a private folder of yours (a link, or another "
+                       "user's); remove it so talkroom can keep its watcher lock there")
+    import tempfile  # pragma: no cover - Windows
 
     return Path(tempfile.gettempdir())
 
 
+def _own_private_dir(path: Path) -> bool:
+    import stat
+
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return False
+    return stat.S_ISDIR(st.st_mode) and st.st_uid == os.getuid() and not st.st_mode & 0o022
+
+
 def save_unsent(body: str | bytes, label: str) -> Path:
-    """Keep a body that could not be written, so no text the user wrote is lost."""
+    """Keep a body that could not be written, so no text the user wrote is lost: in the
+    state folder, else the temporary folder; whole or not at all (a full disk leaves no
+    partial file). Raises the state folder's OSError when neither can take it."""
+    import tempfile
+
     from talkroom.core import clock
 
-    folder = state_dir() / "unsent"
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError:  # an unwritable state folder: the temporary folder still keeps it
-        import tempfile
-
-        folder = Path(tempfile.gettempdir())
-    stamp = clock.iso(clock.now()).replace(":", "").replace("-", "")
-    path = folder / f"{stamp}-{normalise_name(label, 'body')}-{os.getpid()}.md"
-    n = 1
-    while path.exists():
-        n += 1
-        path = path.with_name(f"{path.stem.rsplit('~', 1)[0]}~{n}.md")
     data = body if isinstance(body, bytes) else body.encode("utf-8", "surrogateescape")
-    path.write_bytes(data)
-    return path
+    stamp = clock.iso(clock.now()).replace(":", "").replace("-", "")
+    name = f"{stamp}-{normalise_name(label, 'body')}-{os.getpid()}"
+    first: OSError | None = None
+    for folder in (state_dir() / "unsent", Path(tempfile.gettempdir())):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            return _write_unique(folder, name, data)
+        except OSError as exc:
+            first = first or exc
+    assert first is not None
+    raise first
+
+
+def _write_unique(folder: Path, name: str, data: bytes) -> Path:
+    """`folder/name.md` (or `name~N.md`), created exclusively and written whole."""
+    from talkroom.core.files import NOFOLLOW, write_all
+
+    n = 1
+    while True:
+        path = folder / (f"{name}.md" if n == 1 else f"{name}~{n}.md")
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | NOFOLLOW, 0o600)
+        except FileExistsError:
+            n += 1
+            continue
+        try:
+            write_all(fd, data)
+            os.fsync(fd)
+        except BaseException:
+            os.close(fd)
+            os.unlink(path)
+            raise
+        os.close(fd)
+        return path
 
 
 def require_dir(path: Path, what: str) -> None:

@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import errno
 import os
-import stat
 import time
 from collections.abc import Callable
 from pathlib import Path
 
+from talkroom.core import journal
 from talkroom.core.codec import check_writable, parse, render
 from talkroom.core.errors import NotFound, StoreError, Unreadable
+from talkroom.core.files import read_capped
 from talkroom.core.lock import DEFAULT_TIMEOUT, FileLock, LockLost, io_error
 from talkroom.core.model import Conversation
 from talkroom.core.names import MAX_FILE_BYTES, NAME_RE
 
 SETTLE = 1.0  # the same bytes twice this far apart: a hand edit, not a torn read
+# An older revision must stand this many settle times before it is believed: a network
+# mount's cache can show the previous file for a while; an editor's save stays.
+REGRESS_SETTLES = 5
 READ_BACK_WINDOW = 3.0  # how long a writer waits to see its own revision (network mounts)
 
 
@@ -34,14 +38,8 @@ def conversation_files(directory: Path) -> list[Path]:
 
 
 def read_bytes(path: Path) -> bytes:
-    """Open, read, close; refuse symlinks, non-regular and oversized files."""
-    st = os.lstat(path)
-    if stat.S_ISLNK(st.st_mode) or not stat.S_ISREG(st.st_mode):
-        raise Unreadable("not a regular file (symlinks are refused); replace it with a file")
-    if st.st_size > MAX_FILE_BYTES:
-        raise Unreadable(f"the file is {st.st_size} bytes; the limit is {MAX_FILE_BYTES} (16 MiB)")
-    with open(path, "rb") as fh:
-        return fh.read(MAX_FILE_BYTES + 1)
+    """Open, read, close; refuse links, FIFOs, devices and files over the size limit."""
+    return read_capped(path, MAX_FILE_BYTES, what="the conversation")
 
 
 class Snapshot:
@@ -130,21 +128,25 @@ class Reader:
             )
         except Unreadable as exc:
             conv, problem = None, exc.message
-        if problem is None and conv is not None:
-            if conv.revision < entry.max_revision:
-                return Snapshot(path, entry.last, pending=True)
+        older = conv is not None and conv.revision < entry.max_revision
+        if problem is None and conv is not None and not older:
             return self._accept(entry, path, conv, sha, mtime)
         now = time.monotonic()
         if entry.suspect is None or entry.suspect[0] != sha:
             entry.suspect = (sha, now)
             return Snapshot(path, entry.last, pending=True)
-        if now - entry.suspect[1] < self.settle_time:
+        settle = self.settle_time * (REGRESS_SETTLES if older else 1)
+        if now - entry.suspect[1] < settle:
             return Snapshot(path, entry.last, pending=True)
-        # The same bytes twice, a second apart: not a torn write but the file as it is.
+        # The same bytes, for long enough: not a torn write or a stale cache but the file
+        # as it is now, edited by hand or put back by an editor that had it open.
         if conv is None:
             entry.verdicts[sha] = problem or "unreadable"
             return Snapshot(path, None, error=problem)
-        conv.edited_by_hand = True
+        conv.edited_by_hand = problem is not None
+        conv.regressed = older
+        if older:
+            entry.max_revision = conv.revision
         entry.verdicts[sha] = conv
         return self._accept(entry, path, conv, sha, mtime)
 
@@ -218,12 +220,14 @@ def write(
     create: bool = False,
     timeout: float = DEFAULT_TIMEOUT,
     broken: list[Path] | None = None,
+    lost: list[journal.Entry] | None = None,
 ) -> Conversation:
     """The one write path: lock, read fresh, check, write, replace, read back.
 
     `change` gets the current conversation (None when creating) and returns the new one,
     or raises Refused/BadInput; the lock is released and nothing is written then.
-    Stale locks broken on the way are appended to `broken`.
+    Stale locks broken on the way are appended to `broken`; committed blocks found missing
+    from the file (an editor saved over them) to `lost`, and kept in the journal.
     """
     for _attempt in range(5):
         lock = FileLock(path, host, timeout)
@@ -237,10 +241,12 @@ def write(
                     raise AssertionError("a change must raise the revision")
                 data = render(new)
                 check_writable(new, data)
+                previous = journal.load_for_write(current) if current is not None else None
                 try:
                     lock.commit(data)
                 except LockLost:
-                    continue
+                    continue  # stopped past the stale time: read again and decide again
+                _journal(lock, path, previous, current, new, data, lost)
         finally:
             if broken is not None:
                 broken.extend(lock.broken)
@@ -249,6 +255,21 @@ def write(
             return back
         create = False
     raise StoreError(f"{path}: the write did not read back after 5 tries; check the talk root")
+
+
+def _journal(lock: FileLock, path: Path, previous: journal.Journal | None,
+             current: Conversation | None, new: Conversation, data: bytes,
+             lost: list[journal.Entry] | None) -> None:
+    """Record what was committed; a journal that cannot be written costs only detection."""
+    from talkroom.core import clock
+
+    record, newly = journal.after_commit(previous, current, new, data, clock.now())
+    if lost is not None:
+        lost.extend(newly)
+    try:
+        lock.place(record.render(), journal.journal_path(path).name, sync=False)
+    except (OSError, StoreError):
+        pass
 
 
 def _read_current(path: Path, create: bool) -> Conversation | None:
@@ -285,23 +306,25 @@ def _read_back(path: Path, new: Conversation, data: bytes) -> Conversation | Non
         time.sleep(0.05)
 
 
+SMALL_FILE_CAP = 4 * 1024 * 1024  # sessions.yaml, cursor.yaml
+
+
 def locked_update(
     path: Path, update: Callable[[bytes | None], bytes | None], *, host: str,
-    timeout: float = DEFAULT_TIMEOUT,
+    timeout: float = DEFAULT_TIMEOUT, cap: int = SMALL_FILE_CAP,
 ) -> bytes | None:
-    """Read-modify-write a small file (sessions.yaml, cursor.yaml) under the same lock scheme."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise io_error(exc, path.parent) from None
+    """Read-modify-write a small file of `hosts/<host>/` (sessions.yaml, cursor.yaml) under
+    the same lock scheme; its folders are made if missing, never followed if links."""
     for _attempt in range(5):
-        with FileLock(path, host, timeout) as lock:
+        with FileLock(path, host, timeout, depth=2, create_folders=True) as lock:
             try:
-                current: bytes | None = read_bytes(path)
+                current: bytes | None = read_capped(path, cap)
             except FileNotFoundError:
                 current = None
             except Unreadable as exc:
                 raise StoreError(f"{path}: {exc.message}") from None
+            except OSError as exc:
+                raise io_error(exc, path, "read") from None
             new = update(current)
             if new is None or new == current:
                 return current

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from talkroom.core import clock
+from talkroom.core import clock, journal
 from talkroom.core.model import Block, Conversation
 from talkroom.core.names import join_names
 from talkroom.core.sanitise import sanitise, sanitise_line
@@ -59,6 +59,7 @@ def conversation_dict(snap: Snapshot, *, blocks: bool = True) -> dict[str, objec
         "resolution": conv.resolution if conv else None,
         "readable": conv is not None,
         "edited_by_hand": conv.edited_by_hand if conv else False,
+        "lost_blocks": [e.block_id for e in conv.lost] if conv else [],
     }
     if blocks:
         out["blocks"] = [block_dict(b) for b in conv.blocks] if conv else []
@@ -73,6 +74,8 @@ def summary_line(snap: Snapshot) -> str:
         return f"{snap.conv_id}  UNREADABLE  {sanitise_line(snap.error or 'unreadable')}"
     conv = snap.conv
     hand = "  (edited by hand)" if conv.edited_by_hand else ""
+    if conv.lost:
+        hand += f"  ({len(conv.lost)} committed block(s) no longer in the file)"
     return (
         f"{conv.id}  {conv.status:<11}  {conv.turns}/{conv.max_turns}  "
         f"next {sanitise_line(join_names(conv.next))}  {sanitise_line(conv.topic)}{hand}"
@@ -95,6 +98,8 @@ def header_text(conv: Conversation) -> str:
         lines.append(f"resolution: {sanitise_line(conv.resolution)}")
     if conv.edited_by_hand:
         lines.append("edited by hand (the trailer does not match)")
+    if conv.path is not None:
+        lines += [f"warning: {journal.describe(e, conv.path)}" for e in conv.lost]
     return "\n".join(lines)
 
 

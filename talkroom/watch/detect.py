@@ -7,8 +7,8 @@ import threading
 import time
 from pathlib import Path
 
-from talkroom.core.lock import BrokenLock, read_broken
 from talkroom.core.names import NAME_RE
+from talkroom.core.stale import BrokenLock, is_leftover, read_broken
 
 # Filesystems whose changes made on another machine never reach inotify: poll them.
 NETWORK_FS = frozenset({
@@ -61,6 +61,7 @@ class Poller:
         self._folder_sig: Signature | None = None
         self._hot_until = 0.0
         self.locks: list[Path] = []  # lock files seen on the last full scan
+        self.leftovers: list[Path] = []  # what killed writers left (stale.is_leftover)
         self.broken: list[BrokenLock] = []  # locks broken as stale, renamed aside
 
     def scan(self, force: bool = False) -> tuple[set[Path], set[Path]]:
@@ -79,6 +80,7 @@ class Poller:
         changed: set[Path] = set()
         seen: dict[str, Signature] = {}
         locks: list[Path] = []
+        leftovers: list[Path] = []
         broken: list[BrokenLock] = []
         known = {b.name: b for b in self.broken}
         with os.scandir(self.folder) as entries:
@@ -91,6 +93,8 @@ class Poller:
                         record = known.get(name) or read_broken(Path(entry.path))
                         if record is not None:
                             broken.append(record)
+                    elif is_leftover(name):
+                        leftovers.append(Path(entry.path))
                     continue
                 if not is_conversation(name):
                     continue
@@ -105,6 +109,7 @@ class Poller:
         removed = {self.folder / n for n in self._files if n not in seen}
         self._files = seen
         self.locks = locks
+        self.leftovers = leftovers
         self.broken = sorted(broken, key=lambda b: b.name)
         return changed, removed
 

@@ -1,4 +1,6 @@
-"""One watcher per host per talk root: an OS lock on a local-disk file (PROTOCOL.md section 6)."""
+"""One watcher per host per talk root (docs/protocol.md section 6): an OS lock on a local
+file named after the host and the root's identity, then a claim on the shared heartbeat
+(`watcher.py`), which also catches a root reached through two network mounts."""
 
 from __future__ import annotations
 
@@ -21,9 +23,19 @@ class WatcherBusy(TalkError):
         self.pid = pid
 
 
+def root_identity(root: Path) -> str:
+    """What identifies the root's folder, however it is reached (a symlink, a bind mount,
+    another spelling): its device and inode; its path when it does not exist yet."""
+    try:
+        st = os.stat(root)
+    except OSError:
+        return os.path.realpath(root)
+    return f"{st.st_dev}:{st.st_ino}"
+
+
 def lock_file_for(host: str, root: Path) -> Path:
-    """`<runtime dir>/talkroom-watcher-<sha256(host, real root)>.lock`."""
-    key = hashlib.sha256(f"{host}\0{os.path.realpath(root)}".encode()).hexdigest()[:32]
+    """`<runtime dir>/talkroom-watcher-<sha256(host, the root's identity)>.lock`."""
+    key = hashlib.sha256(f"{host}\0{root_identity(root)}".encode()).hexdigest()[:32]
     return runtime_dir() / f"talkroom-watcher-{key}.lock"
 
 
@@ -40,14 +52,18 @@ class HostLock:
     """flock on a local file: the kernel releases it when the process dies, even by kill -9."""
 
     def __init__(self, host: str, root: Path) -> None:
-        self.path = lock_file_for(host, root)
         self.host = host
         self.root = root
         self._fd: int | None = None
 
+    @property
+    def path(self) -> Path:
+        """The lock file (computed on use: the root may be created in between)."""
+        return lock_file_for(self.host, self.root)
+
     def acquire(self) -> None:
         """Take the lock or raise WatcherBusy naming the holder's pid."""
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -62,6 +78,7 @@ class HostLock:
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode())
         self._fd = fd
+        self._held_path = self.path
 
     def release(self) -> None:
         """Give the lock up."""
@@ -74,7 +91,7 @@ class HostLock:
         if self._fd is not None:
             return os.getpid()
         try:
-            fd = os.open(self.path, os.O_RDWR)
+            fd = os.open(self.path, os.O_RDWR | os.O_NOFOLLOW)
         except OSError:
             return None
         try:

@@ -11,16 +11,19 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 from talkroom.core import clock, store
 from talkroom.core.errors import StoreError, Unreadable
-from talkroom.core.header import load_yaml
+from talkroom.core.files import Folder, read_capped, read_new_lines
 from talkroom.core.names import NAME_RE
 from talkroom.core.paths import Root
 
 RECEIPTS_FILE = "deliveries.jsonl"
+TAIL_CAP = 8 * 1024 * 1024  # read at most this much of a host's receipts at one look
 CURSOR_FILE = "cursor.yaml"
+CURSOR_CAP = 4 * 1024 * 1024
 RECEIPT_KEYS = ("at", "conversation", "assignment", "revision", "target", "pane", "outcome",
                 "latency_ms")
 TYPING, DELIVERED, UNKNOWN, NOT_SUBMITTED = "typing", "delivered", "unknown", "not-submitted"
@@ -30,10 +33,11 @@ class Receipt:
     """One line of deliveries.jsonl, with the host whose file it came from."""
 
     __slots__ = ("assignment", "at", "conversation", "host", "latency_ms", "outcome", "pane",
-                 "revision", "target")
+                 "revision", "target", "typed")
 
     def __init__(self, host: str, at: str, conversation: str, assignment: str, revision: int,
-                 target: str, pane: str, outcome: str, latency_ms: int | None) -> None:
+                 target: str, pane: str, outcome: str, latency_ms: int | None,
+                 typed: bool | None = None) -> None:
         self.host = host
         self.at = at
         self.conversation = conversation
@@ -43,23 +47,29 @@ class Receipt:
         self.pane = pane
         self.outcome = outcome
         self.latency_ms = latency_ms
+        self.typed = typed  # whether the line may have reached the pane (None: not said)
 
     def __repr__(self) -> str:
         return f"Receipt({self.conversation}/{self.assignment} -> {self.target}: {self.outcome})"
 
     def to_json(self) -> dict[str, object]:
         """The line's object (without the host: the file says which host)."""
-        return {k: getattr(self, k) for k in RECEIPT_KEYS}
+        out = {k: getattr(self, k) for k in RECEIPT_KEYS}
+        if self.typed is not None:
+            out["typed"] = self.typed
+        return out
 
     @classmethod
     def from_json(cls, host: str, data: dict[str, object]) -> Receipt | None:
         """A receipt from a parsed line, or None when the line is not one."""
         try:
             latency = data.get("latency_ms")
+            typed = data.get("typed")
             return cls(host, str(data["at"]), str(data["conversation"]),
                        str(data["assignment"]), int(str(data.get("revision", 0))),
                        str(data["target"]), str(data.get("pane", "")), str(data["outcome"]),
-                       int(str(latency)) if latency is not None else None)
+                       int(str(latency)) if latency is not None else None,
+                       typed if isinstance(typed, bool) else None)
         except (KeyError, ValueError):
             return None
 
@@ -72,6 +82,13 @@ class Receipt:
             took = f" in {self.latency_ms / 1000:.1f} s" if self.latency_ms is not None else ""
             return f"delivered to {who}{took}"
         return f"{self.kind}: {sanitise_line(self.reason) or '?'} ({who})"
+
+    @property
+    def was_typed(self) -> bool:
+        """Whether the wake-up line may have been typed (older receipts: by the outcome)."""
+        if self.typed is not None:
+            return self.typed
+        return self.kind in ("delivered", "unknown") or self.outcome == "failed:not submitted"
 
     @property
     def kind(self) -> str:
@@ -90,15 +107,12 @@ def receipts_path(root: Root, host: str) -> Path:
 
 
 def append_receipt(root: Root, host: str, receipt: Receipt) -> None:
-    """Append one line; only this host's watcher writes this file, so O_APPEND is safe."""
-    path = receipts_path(root, host)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Append one line; only this host's watcher writes this file, so O_APPEND is safe.
+    A link planted at this name (or at a folder above it) is refused, never written
+    through."""
     line = (json.dumps(receipt.to_json(), ensure_ascii=True) + "\n").encode()
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-    try:
-        os.write(fd, line)
-    finally:
-        os.close(fd)
+    with Folder(root.path, "hosts", host, create=True) as folder:
+        folder.append(RECEIPTS_FILE, line)
 
 
 class ReceiptTail:
@@ -106,7 +120,7 @@ class ReceiptTail:
 
     def __init__(self, root: Root) -> None:
         self.root = root
-        self._offsets: dict[Path, tuple[int, int]] = {}  # path -> (inode, offset)
+        self._offsets: dict[Path, tuple[int | None, int]] = {}  # path -> (inode, offset)
 
     def poll(self) -> list[Receipt]:
         """Receipts appended since the last poll, from every host."""
@@ -121,25 +135,14 @@ class ReceiptTail:
         return out
 
     def _read_new(self, host: str, path: Path) -> list[Receipt]:
+        inode, offset = self._offsets.get(path, (None, 0))
         try:
-            st = os.stat(path)
-        except OSError:
+            lines, offset, inode = read_new_lines(path, offset, inode, TAIL_CAP)
+        except (OSError, Unreadable):
             return []
-        inode, offset = self._offsets.get(path, (st.st_ino, 0))
-        if inode != st.st_ino or st.st_size < offset:
-            offset = 0  # replaced or truncated: read it again from the start
-        if st.st_size == offset:
-            return []
-        try:
-            with open(path, "rb") as fh:
-                fh.seek(offset)
-                data = fh.read(st.st_size - offset)
-        except OSError:
-            return []
-        complete = data[: data.rfind(b"\n") + 1]
-        self._offsets[path] = (st.st_ino, offset + len(complete))
+        self._offsets[path] = (inode, offset)
         out = []
-        for line in complete.splitlines():
+        for line in lines.splitlines():
             try:
                 parsed = json.loads(line)
             except ValueError:
@@ -150,25 +153,38 @@ class ReceiptTail:
 
 
 class Cursor:
-    """This host's cursor.yaml: conversation -> (assignment, {target: state at time})."""
+    """This host's cursor.yaml: conversation -> (assignment, {target: state at time}).
+
+    What is in memory is the truth while the watcher runs (only it writes the file); at
+    start the file is read line by line, so a damaged line loses only itself, and what
+    deliveries.jsonl says was typed is added back: nothing delivered is ever forgotten.
+    """
 
     def __init__(self, root: Root, host: str) -> None:
         self.root = root
         self.host = host
         self.path = root.host_dir(host) / CURSOR_FILE
         self._data: dict[str, tuple[str, dict[str, str]]] = {}
+        self.damaged = 0  # lines of the file that could not be read
         self.reload()
 
     def reload(self) -> None:
-        """Read the file (a missing file is an empty cursor)."""
+        """Read the file (a missing file is an empty cursor) and this host's receipts."""
         try:
-            data = store.read_bytes(self.path)
+            data = read_capped(self.path, CURSOR_CAP, what="cursor.yaml")
         except FileNotFoundError:
-            self._data = {}
-            return
+            data = b""
         except (OSError, Unreadable) as exc:
-            raise StoreError(f"cannot read {self.path}: {exc}; fix or remove it") from None
-        self._data = _parse_cursor(data)
+            why = exc.message if isinstance(exc, Unreadable) else exc.strerror
+            raise StoreError(f"cannot read {self.path}: {why}; fix or remove it") from None
+        parsed, self.damaged = parse_cursor(data)
+        for conv_id, (assignment, targets) in typed_by_receipts(self.root, self.host).items():
+            known = parsed.get(conv_id)
+            if known is None:
+                parsed[conv_id] = (assignment, targets)
+            elif known[0] == assignment:
+                parsed[conv_id] = (assignment, {**targets, **known[1]})
+        self._data = parsed
 
     def state(self, conv_id: str, assignment: str, target: str) -> str | None:
         """What happened to `target` for this assignment: None if nothing yet."""
@@ -184,56 +200,64 @@ class Cursor:
 
     def mark(self, conv_id: str, assignment: str, target: str, state: str) -> None:
         """Record `state` for target durably (fsync'd) before returning."""
-        stamp = f"{state} {clock.iso(clock.now())}"
-
-        def update(current: bytes | None) -> bytes:
-            data = _parse_cursor(current) if current else {}
-            old_assignment, targets = data.get(conv_id, (assignment, {}))
-            if old_assignment != assignment:
-                targets = {}  # a new assignment: what was done for the old one is moot
-            targets[target] = stamp
-            data[conv_id] = (assignment, targets)
-            self._data = data
-            return _render_cursor(self.host, data)
-
-        store.locked_update(self.path, update, host=self.host)
+        old_assignment, targets = self._data.get(conv_id, (assignment, {}))
+        # A new assignment: what was done for the old one is moot.
+        targets = dict(targets) if old_assignment == assignment else {}
+        targets[target] = f"{state} {clock.iso(clock.now())}"
+        self._write({**self._data, conv_id: (assignment, targets)})
 
     def forget(self, conv_ids: set[str]) -> None:
         """Drop conversations that no longer need a cursor (closed or gone)."""
-        if not conv_ids & set(self._data):
-            return
+        if conv_ids & set(self._data):
+            self._write({k: v for k, v in self._data.items() if k not in conv_ids})
 
-        def update(current: bytes | None) -> bytes:
-            data = _parse_cursor(current) if current else {}
-            for conv_id in conv_ids:
-                data.pop(conv_id, None)
-            self._data = data
-            return _render_cursor(self.host, data)
-
-        store.locked_update(self.path, update, host=self.host)
+    def _write(self, data: dict[str, tuple[str, dict[str, str]]]) -> None:
+        rendered = render_cursor(self.host, data)
+        store.locked_update(self.path, lambda _current: rendered, host=self.host)
+        self._data = data
 
 
-def _parse_cursor(data: bytes) -> dict[str, tuple[str, dict[str, str]]]:
-    try:
-        doc = load_yaml(data.decode("utf-8", "replace"))
-    except Unreadable:
-        return {}
-    convs = doc.get("conversations") if isinstance(doc, dict) else None
+_INDENTS = {2: "conversation", 4: "field", 6: "target"}
+
+
+def parse_cursor(data: bytes) -> tuple[dict[str, tuple[str, dict[str, str]]], int]:
+    """The cursor as written by `render_cursor`, read line by line: (entries, how many
+    lines could not be read). A damaged line loses itself, never the rest."""
     out: dict[str, tuple[str, dict[str, str]]] = {}
-    if not isinstance(convs, dict):
-        return out
-    for conv_id, entry in convs.items():
-        if not (isinstance(entry, dict) and NAME_RE.match(str(conv_id))):
+    bad = 0
+    conv: str | None = None
+    for raw in data.decode("utf-8", "replace").split("\n"):
+        line = raw.rstrip()
+        if not line.strip() or line.lstrip().startswith("#") or line.startswith("conversations:"):
             continue
-        targets = entry.get("targets")
-        out[str(conv_id)] = (
-            str(entry.get("assignment", "")),
-            {str(k): str(v) for k, v in targets.items()} if isinstance(targets, dict) else {},
-        )
-    return out
+        indent = len(line) - len(line.lstrip(" "))
+        key, colon, value = line.strip().partition(":")
+        value = value.strip()
+        kind = _INDENTS.get(indent)
+        if not colon or kind is None:
+            bad += 1
+        elif kind == "conversation" and not value and NAME_RE.match(key):
+            conv = key
+            out[conv] = ("", {})
+        elif conv is None:
+            bad += 1
+        elif kind == "field" and key == "assignment" and _ASSIGNMENT_RE.match(value):
+            out[conv] = (value, out[conv][1])
+        elif kind == "field" and key == "targets" and value in ("", "{}"):
+            pass
+        elif kind == "target" and NAME_RE.match(key) and _STATE_RE.match(value):
+            out[conv][1][key] = value
+        else:
+            bad += 1
+    return {k: v for k, v in out.items() if v[0]}, bad
 
 
-def _render_cursor(host: str, data: dict[str, tuple[str, dict[str, str]]]) -> bytes:
+_ASSIGNMENT_RE = re.compile(r"^[0-9a-z][0-9a-z-]{0,62}$")
+_STATE_RE = re.compile(r"^[a-z-]+ \S+$")
+
+
+def render_cursor(host: str, data: dict[str, tuple[str, dict[str, str]]]) -> bytes:
+    """cursor.yaml for `host`."""
     lines = [f"# Assignments handled by the watcher of host {host}: a restart never re-delivers.",
              "conversations:" if data else "conversations: {}"]
     for conv_id in sorted(data):
@@ -243,3 +267,27 @@ def _render_cursor(host: str, data: dict[str, tuple[str, dict[str, str]]]) -> by
         lines.append("    targets:" if targets else "    targets: {}")
         lines.extend(f"      {t}: {v}" for t, v in sorted(targets.items()))
     return ("\n".join(lines) + "\n").encode()
+
+
+def typed_by_receipts(root: Root, host: str) -> dict[str, tuple[str, dict[str, str]]]:
+    """What this host's deliveries.jsonl says was (maybe) typed, per conversation: the
+    latest assignment and its targets, in the cursor's shape."""
+    out: dict[str, tuple[str, dict[str, str]]] = {}
+    try:
+        lines, _offset, _inode = read_new_lines(receipts_path(root, host), 0, None, TAIL_CAP)
+    except (OSError, Unreadable):
+        return out
+    for line in lines.splitlines():
+        try:
+            parsed = json.loads(line)
+        except ValueError:
+            continue
+        receipt = Receipt.from_json(host, parsed) if isinstance(parsed, dict) else None
+        if receipt is None or not receipt.was_typed:
+            continue
+        assignment, targets = out.get(receipt.conversation, (receipt.assignment, {}))
+        if assignment != receipt.assignment:
+            targets = {}
+        targets[receipt.target] = f"{receipt.kind} {receipt.at}"
+        out[receipt.conversation] = (receipt.assignment, targets)
+    return out

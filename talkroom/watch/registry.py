@@ -7,12 +7,16 @@ from pathlib import Path
 
 from talkroom.core import clock, store
 from talkroom.core.errors import BadInput, Refused, StoreError, Unreadable
+from talkroom.core.files import read_capped
 from talkroom.core.header import load_yaml, quote
+from talkroom.core.lock import FileLock
 from talkroom.core.names import NAME_RE, check_name
 from talkroom.core.paths import Root
 from talkroom.watch.tmux import PaneRef
 
 SESSIONS_FILE = "sessions.yaml"
+REGISTRY = "registry"  # `hosts/.registry.lock` serialises registrations across hosts
+SESSIONS_CAP = 1024 * 1024  # another host's sessions.yaml is never read past this
 
 
 class Session:
@@ -91,7 +95,7 @@ def load_sessions(root: Root, host: str) -> dict[str, Session]:
     """The sessions registered on `host` ({} when none)."""
     path = sessions_path(root, host)
     try:
-        data = store.read_bytes(path)
+        data = read_capped(path, SESSIONS_CAP, what="sessions.yaml")
     except FileNotFoundError:
         return {}
     except Unreadable as exc:
@@ -124,12 +128,6 @@ def all_sessions(root: Root) -> list[Session]:
 def register(root: Root, host: str, name: str, agent: str, pane: PaneRef) -> Session:
     """Record (or replace) `name` on this host; refuse a name another host has."""
     name = check_name(name, "session name")
-    for other in hosts(root):
-        if other != host and name in _safe_load(root, other):
-            raise Refused(
-                f"{name!r} is registered on host {other}; unregister it there "
-                "or choose another name"
-            )
     session = Session(name, host, agent, pane, clock.iso(clock.now()))
 
     def update(current: bytes | None) -> bytes:
@@ -137,7 +135,16 @@ def register(root: Root, host: str, name: str, agent: str, pane: PaneRef) -> Ses
         sessions[name] = session
         return render_sessions(host, sessions)
 
-    store.locked_update(sessions_path(root, host), update, host=host)
+    # One registration at a time in the whole root: two hosts registering one name at
+    # once would otherwise both find it free, and both keep it.
+    with FileLock(root.hosts / REGISTRY, host, depth=1, create_folders=True):
+        for other in hosts(root):
+            if other != host and name in _safe_load(root, other):
+                raise Refused(
+                    f"{name!r} is registered on host {other}; unregister it there "
+                    "or choose another name"
+                )
+        store.locked_update(sessions_path(root, host), update, host=host)
     return session
 
 

@@ -7,10 +7,10 @@ import threading
 import time
 from pathlib import Path
 
-from talkroom.core import clock
-from talkroom.core.lock import BrokenLock
+from talkroom.core import clock, journal
 from talkroom.core.model import IN_PROGRESS, Conversation
 from talkroom.core.paths import Root
+from talkroom.core.stale import BrokenLock
 from talkroom.core.store import Reader, Snapshot
 from talkroom.core.views import activity
 from talkroom.watch.detect import EventSource, Poller, is_network
@@ -22,14 +22,16 @@ class Tracker:
     """Detects changes under `conversations/` and keeps the latest settled snapshots."""
 
     def __init__(self, root: Root, *, poll: bool | None = None, rescan: float = 30.0,
-                 wake: threading.Event | None = None) -> None:
+                 wake: threading.Event | None = None, journals: bool = False) -> None:
         self.root = root
+        self.journals = journals  # look for committed turns that vanished (the console)
         self.rescan = rescan
         self._next_rescan = 0.0  # the first look is a full one
         self.mode = "polling" if poll or (poll is None and is_network(root.path)) else "events"
         self.wake = wake or threading.Event()
         self.snapshots: dict[str, Snapshot] = {}  # settled: readable or unreadable
         self.locks: set[Path] = set()  # lock files seen, for the stale sweep
+        self.leftovers: set[Path] = set()  # what killed writers left, for the sweep
         self.broken: list[BrokenLock] = []  # locks broken as stale (renamed aside)
         self._reader = Reader()
         self._poller = Poller(root.conversations)
@@ -73,6 +75,7 @@ class Tracker:
             found, removed = self._poller.scan(force=forced)
             changed |= found
             self.locks |= set(self._poller.locks)
+            self.leftovers |= set(self._poller.leftovers)
             self.broken = self._poller.broken
             for path in removed:
                 self._reader.forget(path)
@@ -101,6 +104,8 @@ class Tracker:
             self._unsettled.discard(path)
             if before is not None and before.conv is snap.conv and before.error == snap.error:
                 continue  # read again, nothing new
+            if self.journals and snap.conv is not None:
+                snap.conv.lost = journal.check(snap.conv)
             self.snapshots[path.stem] = snap
             updates.append(snap)
         return updates, removed_ids

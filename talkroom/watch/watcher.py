@@ -15,14 +15,16 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 
 from talkroom import __version__
-from talkroom.core import clock, lock
-from talkroom.core.errors import BadInput, StoreError
+from talkroom.core import clock, machine, stale
+from talkroom.core.errors import BadInput, StoreError, TalkError
+from talkroom.core.files import Folder
+from talkroom.core.lock import io_error
 from talkroom.core.model import IN_PROGRESS, Block, Conversation
 from talkroom.core.names import MODERATOR
 from talkroom.core.paths import Root
 from talkroom.core.store import Reader
 from talkroom.watch import tmux
-from talkroom.watch.heartbeat import write_heartbeat
+from talkroom.watch.heartbeat import claim, read_heartbeat, write_heartbeat
 from talkroom.watch.hostlock import HostLock
 from talkroom.watch.instruction import build_line
 from talkroom.watch.profiles import BUILTIN_PROFILES, Profile, profiles_from_config
@@ -99,7 +101,9 @@ class Watcher:
         self.started_at = ""
         self.last_heartbeat = ""
         self.last_receipt: Receipt | None = None
-        self.error: str | None = None  # why the root cannot be read now, if it cannot
+        # What is wrong now, by what it stops: reading the root, the heartbeat, ... Each
+        # recovers on its own: a read-only root must not flip "recovered" on every tick.
+        self.errors: dict[str, str] = {}
         self.sessions: dict[str, Session] = {}
         self._hostlock = HostLock(host, root.path)
         self._stop = threading.Event()
@@ -119,17 +123,22 @@ class Watcher:
     # --- life cycle ---------------------------------------------------------------------
 
     def start(self) -> None:
-        """Take this host's watcher lock (WatcherBusy if taken), then start the thread."""
+        """Take this host's watcher lock and claim its heartbeat (WatcherBusy if another
+        watcher has either), then start the thread."""
+        try:
+            self.root.path.mkdir(parents=True, exist_ok=True)  # its identity keys the lock
+        except OSError as exc:
+            raise io_error(exc, self.root.path, "create") from None
         self._hostlock.acquire()
         try:
-            self.root.host_dir(self.host).mkdir(parents=True, exist_ok=True)
+            self.started_at = clock.iso(clock.now())
+            claim(self.root, self.host, self._beat_fields())
             self._cursor = Cursor(self.root, self.host)
             self._recover_intents()
             self.tracker.start()
         except BaseException:
             self._hostlock.release()
             raise
-        self.started_at = clock.iso(clock.now())
         self._pool = ThreadPoolExecutor(max_workers=self.workers,
                                         thread_name_prefix="talkroom-deliver")
         self._emit("started", f"watching {self.root.path} for host {self.host} "
@@ -179,25 +188,36 @@ class Watcher:
                     self._emit("ready", f"{convs} conversations read; sessions on this host: "
                                f"{', '.join(sorted(self.sessions)) or 'none'}",
                                conversations=convs, sessions=sorted(self.sessions))
-                if self.error is not None:
-                    self._emit("recovered", f"the talk root {self.root.path} is readable again")
-                    self.error = None
+                self._recover("root", f"the talk root {self.root.path} is readable again")
             except OSError as exc:
-                self._fail(f"cannot read the talk root: {exc.strerror or exc}")
+                self._fail("root", f"cannot read the talk root: {exc.strerror or exc}")
+            except TalkError as exc:
+                self._fail("root", exc.message)
             except Exception as exc:  # one bad tick must never end the watcher
-                self._fail(f"{type(exc).__name__}: {exc}")
+                self._fail("root", f"{type(exc).__name__}: {exc}")
             if time.monotonic() >= next_beat:
                 next_beat = time.monotonic() + self.heartbeat_interval
                 try:
                     self._beat()
-                except OSError as exc:
-                    self._fail(f"cannot write the heartbeat: {exc.strerror or exc}")
+                    self._recover("heartbeat", "the heartbeat is written again")
+                except (OSError, TalkError) as exc:
+                    why = exc.message if isinstance(exc, TalkError) else exc.strerror or exc
+                    self._fail("heartbeat", f"cannot write the heartbeat: {why}")
             self.tracker.wait(self.interval)
 
-    def _fail(self, why: str) -> None:
-        if why != self.error:
-            self.error = why
+    @property
+    def error(self) -> str | None:
+        """What is wrong now, if anything (the first of several)."""
+        return next(iter(self.errors.values()), None)
+
+    def _fail(self, source: str, why: str) -> None:
+        if self.errors.get(source) != why:
+            self.errors[source] = why
             self._emit("error", why, error=why)
+
+    def _recover(self, source: str, text: str) -> None:
+        if self.errors.pop(source, None) is not None:
+            self._emit("recovered", text)
 
     def _tick(self) -> None:
         updates, removed = self.tracker.tick()
@@ -235,8 +255,9 @@ class Watcher:
         try:
             sessions = load_sessions(self.root, self.host)
         except StoreError as exc:
-            self._fail(exc.message)
+            self._fail("sessions", exc.message)
             return False
+        self._recover("sessions", "this host's sessions.yaml is readable again")
         self._sessions_sig = sig
         if set(sessions) != set(self.sessions):
             self._emit("sessions", "sessions on this host: " + (", ".join(sorted(sessions))
@@ -245,16 +266,24 @@ class Watcher:
         return True
 
     def _sweep_locks(self) -> None:
-        locks = self.tracker.locks
-        for path in list(locks):
-            if not os.path.lexists(path):
-                locks.discard(path)
-                continue
-            aside = lock.check_stale(path, self.host)
-            if aside is not None:
-                locks.discard(path)
-                self._emit("stale-lock", f"broke a stale lock {path.name} (now {aside.name})",
-                           lock=str(path), moved_to=str(aside))
+        """Break stale write locks (writers elsewhere may be short-lived helpers that never
+        stay long enough to see one go stale) and clear what dead writers left."""
+        locks, leftovers = self.tracker.locks, self.tracker.leftovers
+        if not locks and not leftovers:
+            return
+        with Folder(self.root.path, "conversations") as folder:
+            for path in list(locks):
+                if not folder.exists(path.name):
+                    locks.discard(path)
+                    continue
+                aside = stale.check_stale(folder, path.name, self.host)
+                if aside is not None:
+                    locks.discard(path)
+                    self._emit("stale-lock", f"broke a stale lock {path.name} "
+                               f"(now {aside.name})", lock=str(path), moved_to=str(aside))
+            for path in list(leftovers):
+                if stale.clear_leftover(folder, path.name):
+                    leftovers.discard(path)
 
     # --- deliveries -----------------------------------------------------------------------
 
@@ -286,7 +315,8 @@ class Watcher:
         try:
             self._deliver_one(conv, aid, session, key)
         except Exception as exc:
-            self._fail(f"delivery to {session.name} failed: {type(exc).__name__}: {exc}")
+            self._fail("delivery", f"delivery to {session.name} failed: "
+                       f"{type(exc).__name__}: {exc}")
         finally:
             with self._inflight_lock:
                 self._inflight.discard(key)
@@ -335,7 +365,7 @@ class Watcher:
                 return
             self._recorded[key] = (outcome, now)
         receipt = Receipt(self.host, clock.iso(clock.now()), conv.id, aid, conv.revision,
-                          session.name, session.pane.pane_id, outcome, latency_ms)
+                          session.name, session.pane.pane_id, outcome, latency_ms, typed)
         append_receipt(self.root, self.host, receipt)
         self.last_receipt = receipt
         verb = outcome.split(":", 1)[0]
@@ -352,7 +382,7 @@ class Watcher:
                     continue
                 self._cursor.mark(conv_id, aid, target, UNKNOWN)
                 receipt = Receipt(self.host, clock.iso(clock.now()), conv_id, aid, 0, target,
-                                  "", "unknown:possibly delivered", None)
+                                  "", "unknown:possibly delivered", None, True)
                 append_receipt(self.root, self.host, receipt)
                 self._emit("unknown", f"{conv_id}: a delivery to {target} was cut off; it may "
                            "have been typed, so it is not typed again", **receipt.to_json())
@@ -360,10 +390,22 @@ class Watcher:
     # --- heartbeat and events -------------------------------------------------------------
 
     def _beat(self, stopped: bool = False) -> None:
+        if not stopped:
+            current = read_heartbeat(self.root, self.host)
+            twin = current.live_elsewhere() if current is not None else None
+            if twin is not None:
+                self._fail("twin", f"another watcher also serves host {self.host}: {twin}")
+            else:
+                self._recover("twin", f"this watcher alone serves host {self.host} again")
+        write_heartbeat(self.root, self.host, self._beat_fields(stopped))
+        self.last_heartbeat = clock.iso(clock.now())
+
+    def _beat_fields(self, stopped: bool = False) -> dict[str, str]:
         now = clock.iso(clock.now())
+        mid, pid, start = machine.me()
         fields = {
             "host": self.host,
-            "pid": str(os.getpid()),
+            "pid": str(pid),
             "version": __version__,
             "mode": self.mode,
             "started at": self.started_at,
@@ -371,13 +413,14 @@ class Watcher:
             "heartbeat interval": f"{self.heartbeat_interval:g}",
             "poll interval": f"{self.interval:g}",
             "sessions": ", ".join(sorted(self.sessions)) or "none",
+            "machine": mid or "-",
+            "process start": start or "-",
         }
         if self.error:
             fields["error"] = self.error
         if stopped:
             fields["stopped at"] = now
-        write_heartbeat(self.root, self.host, fields)
-        self.last_heartbeat = now
+        return fields
 
     def _emit(self, kind: str, text: str, **data: object) -> None:
         try:

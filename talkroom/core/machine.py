@@ -1,0 +1,76 @@
+"""Which machine and which process: liveness that two machines sharing a host name, or
+two containers on one kernel, cannot confuse (docs/protocol.md, section 4).
+
+A host name says nothing about identity: cloned VMs and containers share them. A process
+is named by the machine's boot id (random per boot, so clones differ), the pid namespace
+(containers on one kernel differ) and the pid with its start time (pids are reused).
+Where these cannot be read (not Linux), `machine_id` is "" and nobody is judged dead by
+pid: only the stale time frees a lock.
+"""
+
+from __future__ import annotations
+
+import os
+
+_machine: str | None = None
+
+
+def machine_id() -> str:
+    """`<boot id>-<pid namespace>` on Linux; "" where it cannot be known."""
+    global _machine
+    if _machine is None:
+        try:
+            with open("/proc/sys/kernel/random/boot_id", "rb") as fh:
+                boot = fh.read(64).decode("ascii", "replace").strip().replace("-", "")
+            pidns = os.stat("/proc/self/ns/pid").st_ino
+            _machine = f"{boot[:32]}-{pidns}" if boot.isalnum() else ""
+        except OSError:
+            _machine = ""
+    return _machine
+
+
+def start_time(pid: int) -> str:
+    """The process's start time in clock ticks since boot ("" if unknown or gone)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            data = fh.read(4096)
+    except OSError:
+        return ""
+    # The command name (field 2) may hold spaces and parentheses: split after the last ')'.
+    fields = data[data.rfind(b")") + 2:].split()
+    return fields[19].decode("ascii", "replace") if len(fields) > 19 else ""
+
+
+def alive(machine: str, pid: int, started: str) -> bool | None:
+    """True/False for a process of this machine; None when it is on another machine (or
+    this machine cannot tell), so the caller must not judge by pid."""
+    here = machine_id()
+    if not here or machine != here or pid <= 0:
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # exists, another user's
+    now = start_time(pid)
+    return not (started and now and now != started)
+
+
+def pid_alive(pid: int) -> bool:
+    """True if a process with this pid exists on this machine."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def me() -> tuple[str, int, str]:
+    """(machine id, pid, start time) of this process."""
+    pid = os.getpid()
+    return machine_id(), pid, start_time(pid)
