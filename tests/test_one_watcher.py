@@ -17,7 +17,6 @@ import pytest
 from talkroom.core import store
 from talkroom.core.paths import Root
 from talkroom.watch import registry
-from talkroom.watch.hostlock import WatcherBusy
 from talkroom.watch.watcher import Watcher, WatchEvent
 from tests.conftest import Talk, run_talkroom
 from tests.faults import can_mount, remount, tmpfs
