@@ -432,6 +432,12 @@ def cmd_register(ctx: Context) -> int:
     except TmuxError as exc:
         raise BadInput(str(exc)) from None
     root, host = ctx.root, ctx.host
+    from talkroom.watch.instruction import root_argument
+
+    try:
+        root_argument(root.path)
+    except ValueError as exc:
+        raise BadInput(f"cannot register here: {exc}") from None
     session = registry.register(root, host, a.name, a.agent, pane)
     print(f"registered {session.name} on host {host}: pane {pane.pane_id} of the tmux server "
           f"at {pane.socket_path} (agent profile {session.agent})")

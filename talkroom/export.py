@@ -134,7 +134,8 @@ article.moderator { background: #fbf7ef; }
 article h3 { font-size: 1rem; margin: .5rem 0; }
 article h3 span { color: #666; font-weight: normal; }
 .next { color: #666; font-size: .9rem; }
-pre { background: #f6f8fa; padding: .5rem; overflow-x: auto; }
+pre { background: #f6f8fa; padding: .5rem; overflow-x: auto; white-space: pre-wrap; }
+body, p, li, td, dd, h1, h3, pre, code { overflow-wrap: anywhere; }
 code { background: #f6f8fa; padding: 0 .2rem; }
 footer { color: #888; font-size: .8rem; margin-top: 2rem; }
 """

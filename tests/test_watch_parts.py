@@ -49,16 +49,17 @@ def test_with_more_participants_next_is_the_following_one(talk: Talk) -> None:
 
 def test_unsafe_paths_never_reach_the_line(talk: Talk) -> None:
     conv = store.load(talk.root.conversation(conversation(talk)))
-    line = build_line(conv, "beta", Path("/tälks/c.md"), Path("/tälks"))
-    assert LINE_RE.match(line) and "tälks" not in line and f"talkroom show {conv.id}" in line
+    # A root the line cannot carry is refused, never dropped: the reply would go elsewhere.
+    with pytest.raises(ValueError, match="cannot carry"):
+        build_line(conv, "beta", Path("/tälks/c.md"), Path("/tälks"))
     line = build_line(conv, "beta", Path("/my talks/c.md"), Path("/my talks; rm -rf ~"))
     assert "--root '/my talks; rm -rf ~'" in line and not line.endswith(";")
     long = Path("/" + "x" * 200)  # a deep root: the path to read is dropped, never --root
     line = build_line(conv, "beta", long / "c.md", long)
     assert len(line) <= 400 and line.endswith(f"--next alpha --root {long}")
-    assert f"talkroom show {conv.id}" in line
     huge = Path("/" + "y" * 390)
-    assert build_line(conv, "beta", huge / "c.md", huge).endswith("--as beta --next alpha")
+    with pytest.raises(ValueError, match="at most"):
+        build_line(conv, "beta", huge / "c.md", huge)
 
 
 def test_hostile_names_in_a_file_are_refused_before_typing() -> None:

@@ -10,6 +10,7 @@ from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, OptionList, Static
 
@@ -159,10 +160,18 @@ class TalkroomApp(App[None]):
                              interval=config.get_float("poll_interval"),
                              rescan=config.get_float("rescan_interval"))
         self._poll = poll
-        self.sub_title = subtitle or str(root.path)
+        self.sub_title = sanitise_line(subtitle or str(root.path))
         theme = config["theme"]
         self.theme = theme if isinstance(theme, str) and theme in self.available_themes \
             else "textual-dark"
+
+    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
+               timeout: float | None = None, markup: bool = False) -> None:
+        """A toast whose text is never markup: it so often quotes a file (a topic, a
+        receipt, an error), and a toast runs `[@click=...]` actions when clicked."""
+        del markup
+        super().notify(sanitise_line(message), title=sanitise_line(title), severity=severity,
+                       timeout=timeout, markup=False)
 
     # --- layout and life cycle ------------------------------------------------------------
 

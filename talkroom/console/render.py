@@ -41,9 +41,27 @@ def author_style(conv: Conversation, name: str) -> str:
     return AUTHOR_COLOURS[names.index(name) % len(AUTHOR_COLOURS)] if name in names else "bold"
 
 
-def body_markdown(body: str) -> Markdown:
-    """A body as inert Markdown: controls made visible, links shown but never opened."""
-    return Markdown(sanitise(body), hyperlinks=False, code_theme="ansi_dark")
+# Markdown costs time superlinear in a body's blocks (a legal 256 KiB list of 65,000 items
+# takes about 6 s to draw, every time the transcript is laid out): past these, a body is
+# shown as plain text, and past SHOWN_LINES only its start, with a pointer to the rest.
+MARKDOWN_LINES = 400
+MARKDOWN_BYTES = 32 * 1024
+SHOWN_LINES = 400
+
+
+def body_markdown(body: str) -> RenderableType:
+    """A body as inert Markdown: controls made visible, links shown but never opened; a
+    very large body as plain text, cut at SHOWN_LINES (the file and exports keep it all)."""
+    lines = body.count("\n") + 1
+    if lines <= MARKDOWN_LINES and len(body) <= MARKDOWN_BYTES:
+        return Markdown(sanitise(body), hyperlinks=False, code_theme="ansi_dark")
+    shown = body.split("\n", SHOWN_LINES)[:SHOWN_LINES]
+    text = Text(sanitise("\n".join(shown))[:MARKDOWN_BYTES * 4])
+    left = lines - len(shown)
+    note = (f"(a large body, {len(body.encode('utf-8', 'surrogateescape')):,} bytes, shown as "
+            "plain text" + (f"; {left:,} more lines: export it (x) or run talkroom show"
+                            if left > 0 else "") + ")")
+    return Group(text, Text(note, style="dim italic"))
 
 
 _RECEIPT_STYLE = {"delivered": "green", "deferred": "yellow", "failed": "red",

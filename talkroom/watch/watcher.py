@@ -26,7 +26,7 @@ from talkroom.core.store import Reader
 from talkroom.watch import tmux
 from talkroom.watch.heartbeat import claim, read_heartbeat, write_heartbeat
 from talkroom.watch.hostlock import HostLock
-from talkroom.watch.instruction import build_line
+from talkroom.watch.instruction import build_line, root_argument
 from talkroom.watch.profiles import BUILTIN_PROFILES, Profile, profiles_from_config
 from talkroom.watch.receipts import (
     DELIVERED,
@@ -125,6 +125,10 @@ class Watcher:
     def start(self) -> None:
         """Take this host's watcher lock and claim its heartbeat (WatcherBusy if another
         watcher has either), then start the thread."""
+        try:
+            root_argument(self.root.path)  # a root no wake-up line can name wakes nobody
+        except ValueError as exc:
+            raise BadInput(str(exc)) from None
         try:
             self.root.path.mkdir(parents=True, exist_ok=True)  # its identity keys the lock
         except OSError as exc:

@@ -102,8 +102,8 @@ def names_selection(conv: Conversation, selected: list[str]) -> SelectionList[st
     """Participants and the moderator, the current ones ticked."""
     names = [*conv.participants, MODERATOR]
     return SelectionList[str](
-        *[Selection(sanitise_line(n) if n != MODERATOR else "moderator (you)", n, n in selected)
-          for n in names], id="names")
+        *[Selection(Text(sanitise_line(n)) if n != MODERATOR else Text("moderator (you)"), n,
+                    n in selected) for n in names], id="names")
 
 
 class NextDialog(WriteDialog):
