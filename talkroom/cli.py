@@ -424,20 +424,19 @@ def cmd_register(ctx: Context) -> int:
     """talkroom register: record this tmux pane as session NAME on this host."""
     from talkroom.watch import registry
     from talkroom.watch.hostlock import HostLock
+    from talkroom.watch.instruction import root_argument
     from talkroom.watch.tmux import TmuxError, pane_from_env
 
     a = ctx.args
-    try:
-        pane = pane_from_env(os.environ, a.pane)
-    except TmuxError as exc:
-        raise BadInput(str(exc)) from None
     root, host = ctx.root, ctx.host
-    from talkroom.watch.instruction import root_argument
-
     try:
         root_argument(root.path)
     except ValueError as exc:
         raise BadInput(f"cannot register here: {exc}") from None
+    try:
+        pane = pane_from_env(os.environ, a.pane)
+    except TmuxError as exc:
+        raise BadInput(str(exc)) from None
     session = registry.register(root, host, a.name, a.agent, pane)
     print(f"registered {session.name} on host {host}: pane {pane.pane_id} of the tmux server "
           f"at {pane.socket_path} (agent profile {session.agent})")

@@ -11,9 +11,10 @@ hand: the `talkroom` command writes it for you.
 
 When it is your turn, a line like this is typed into your prompt:
 
-    [talkroom] your turn in <id> (turn 3/20): read <path>, then run: talkroom reply <id> --as <you> --next <other>
+    # talkroom: your turn in <id> (turn 3/20): read <path>, then run: talkroom reply <id> --as <you> --next <other> --root <root>
 
-It is a pointer, not the message: the message is in the file.
+It is a pointer, not the message: the message is in the file. (It starts with `#` so that
+a shell that ever receives it does nothing.)
 
 ### What to do when woken
 

@@ -90,7 +90,7 @@ def test_the_exact_line_reaches_the_registered_pane_and_no_other(
                  what="alpha's reply")
         time.sleep(1.0)
     assert lines(log_a) == [expected] and lines(log_b) == []
-    assert "[talkroom]" not in tmux_server.capture(shell)
+    assert "# talkroom:" not in tmux_server.capture(shell)
     (delivered,) = [r for r in receipts(talk.root) if r["target"] == "alpha"]
     assert delivered["outcome"] == "delivered" and delivered["conversation"] == conv.id
     assert delivered["assignment"] == conv.blocks[0].block_id and delivered["pane"] == pane_a
@@ -123,12 +123,12 @@ def test_unsafe_panes_are_deferred_never_typed_and_busy_is_delivered_when_idle(
         assert outcomes(talk.root, "copy") == ["deferred:copy mode"]
         assert outcomes(talk.root, "shell") == ["deferred:shell"]
         assert lines(log_busy) == [] and lines(log_copy) == []
-        assert "[talkroom]" not in tmux_server.capture(shell)
+        assert "# talkroom:" not in tmux_server.capture(shell)
         busy_flag.unlink()
         wait_for(lambda: lines(log_busy), 15, what="delivery once the busy agent is idle")
     assert outcomes(talk.root, "busy") == ["deferred:busy", "delivered"]
-    assert lines(log_busy)[0].startswith(f"[talkroom] your turn in {result.first} ")
-    assert lines(log_copy) == [] and "[talkroom]" not in tmux_server.capture(shell)
+    assert lines(log_busy)[0].startswith(f"# talkroom: your turn in {result.first} ")
+    assert lines(log_copy) == [] and "# talkroom:" not in tmux_server.capture(shell)
 
 
 def test_a_registration_on_a_restarted_server_is_refused(
@@ -182,7 +182,7 @@ def test_kill_9_between_intent_and_outcome_never_types_twice(
     first = watch_process(talk.root)
     wait_for(lambda: cursor.exists() and "typing" in cursor.read_text(), 15,
              what="the intent in cursor.yaml")
-    wait_for(lambda: "[talkroom] your turn" in tmux_server.capture(pane), 5, what="typing")
+    wait_for(lambda: "# talkroom: your turn" in tmux_server.capture(pane), 5, what="typing")
     first.kill()  # SIGKILL: no outcome is ever written
     first.communicate(timeout=10)
     assert "typing" in cursor.read_text()
@@ -191,7 +191,7 @@ def test_kill_9_between_intent_and_outcome_never_types_twice(
     time.sleep(2.0)
     code, out, _ = stop(second)
     assert code == 0
-    assert tmux_server.capture(pane).count("[talkroom] your turn") == 1
+    assert tmux_server.capture(pane).count("# talkroom: your turn") == 1
     assert lines(log) == []  # typed once, never submitted, never typed again
     assert outcomes(talk.root, "alpha") == ["unknown:possibly delivered"]
     events = [json.loads(line) for line in out.splitlines()]
@@ -310,7 +310,7 @@ def test_hostile_text_in_a_file_never_reaches_the_typed_line(
     with watching(talk.root):
         wait_for(lambda: lines(log), 15, what="the wake-up line")
     (line,) = lines(log)
-    assert line.startswith("[talkroom] your turn in evil (turn 2/9): read ")
+    assert line.startswith("# talkroom: your turn in evil (turn 2/9): read ")
     assert line.endswith("then run: talkroom reply evil --as alpha --next moderator --root "
                          f"{talk.root.path}")
     for hostile in ("reboot", "rm -rf", "curl", "`id`", "\x1b"):

@@ -263,7 +263,7 @@ def test_the_mount_goes_away_under_a_running_watcher_and_console(
             events = stop_watcher(watcher)
         kinds = [e["event"] for e in events]
         assert "error" in kinds and "recovered" in kinds[kinds.index("error"):]
-        assert log.read_text().count("[talkroom] your turn") == 2  # never typed twice
+        assert log.read_text().count("# talkroom: your turn") == 2  # never typed twice
 
 
 def run_console_through_an_outage(pair: SshfsPair, root: Root, conv_id: str) -> None:

@@ -219,3 +219,45 @@ def test_runtime_dir_is_the_same_whatever_the_environment(monkeypatch: pytest.Mo
     tempfile.tempdir = None
     assert runtime_dir() == first
     assert shutil.disk_usage(first)  # it exists
+
+
+@pytest.mark.tmux
+def test_a_line_left_for_the_shell_does_nothing_there(talk: Talk, tmux_server: TmuxServer,
+                                                     tmp_path: Path) -> None:
+    # A program that never reads its terminal (sleep) is in front when the line is typed:
+    # the line waits in the terminal and the shell reads it when the program exits.
+    marker = tmp_path / "ran"
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for name in ("[talkroom]", "#", "turn", "talkroom"):  # whatever a shell might run
+        (bin_dir / name).write_text(f"#!/bin/sh\necho {name} >> {marker}\n")
+        (bin_dir / name).chmod(0o755)
+    pane = tmux_server.pane(["bash", "--norc", "--noprofile", "-i"],
+                            env={"PATH": f"{bin_dir}:/usr/bin:/bin", "PS1": "$ "})
+    wait_for(lambda: tmux_server.command(pane) == "bash", 10, what="bash")
+    tmux_server.run("send-keys", "-t", pane, "sleep 4", "Enter")
+    wait_for(lambda: tmux_server.command(pane) == "sleep", 10, what="sleep in front")
+    registry.register(talk.root, HOST, "alpha", "generic", tmux_server.ref(pane))
+    talk("open", "--topic", "t", "--as", "moderator", "--with", "alpha,beta", "--next",
+         "alpha", "--body", "go")
+    watcher = Watcher(talk.root, HOST, interval=0.2, heartbeat=1.0)
+    watcher.start()
+    try:
+        wait_for(lambda: "your turn" in tmux_server.capture(pane), 10, what="the line")
+        wait_for(lambda: tmux_server.command(pane) == "bash", 15, what="sleep to end")
+        time.sleep(1.0)  # the shell has read what waited in the terminal
+    finally:
+        watcher.stop()
+    screen = tmux_server.capture(pane)
+    assert "syntax error" not in screen and "not found" not in screen, screen
+    assert not marker.exists(), marker.read_text()
+
+
+def test_a_root_no_wake_up_line_can_name_is_refused(tmp_path: Path) -> None:
+    root = tmp_path / "talks café"
+    watcher = run_talkroom("--root", str(root), "--watch-only")
+    err = watcher.stderr.decode()
+    assert watcher.returncode == 2 and err.count("\n") == 1 and "cannot carry" in err
+    register = run_talkroom("--root", str(root), "register", "beta", "--pane", "%1",
+                            env={"TMUX": "/tmp/no-such-socket,1,0"})
+    assert register.returncode == 2 and b"cannot carry" in register.stderr

@@ -178,3 +178,65 @@ def test_something_else_at_the_lock_name_never_hangs_a_write(root: Root, shape: 
                           "--next", "a", "--body", "x", timeout=20)
     assert result.returncode == 0, result.stderr
     assert store.load(root.conversation(conv_id)).blocks[-1].body == "x"
+
+
+def test_after_a_storm_of_killed_writers_the_next_write_goes_through(
+        root: Root, tmp_path: Path) -> None:
+    # Forty writers at once, a third of them killed at random moments, with the default
+    # stale time: the locks the dead left are broken by whoever comes next, at once.
+    import random
+
+    opened = run_talkroom("--root", str(root.path), "open", "--topic", "storm", "--as",
+                          "moderator", "--with", "w,x", "--next", "w", "--max-turns",
+                          "100000", "--body", "go")
+    conv_id = opened.stdout.decode().split()[0]
+    pids = [pausing.fork_command(["--root", str(root.path), "reply", conv_id, "--as", "w",
+                                  "--next", "w", "--body", f"storm {n}"],
+                                 tmp_path / f"s{n}.out") for n in range(40)]
+    rng = random.Random(7)
+    for pid in rng.sample(pids, 14):
+        time.sleep(rng.uniform(0, 0.05))
+        try:
+            pausing.kill(pid)
+        except ProcessLookupError:
+            pass
+    codes = {}
+    for n, pid in enumerate(pids):
+        try:
+            _, status = os.waitpid(pid, 0)
+            codes[n] = os.waitstatus_to_exitcode(status)
+        except ChildProcessError:
+            codes[n] = -9
+    started = time.monotonic()
+    after = run_talkroom("--root", str(root.path), "inject", conv_id, "--body", "after")
+    assert after.returncode == 0, after.stderr
+    assert time.monotonic() - started < 5
+    conv = store.load(root.conversation(conv_id))
+    bodies = [b.body for b in conv.blocks]
+    assert all(bodies.count(f"storm {n}") == 1 for n, code in codes.items() if code == 0)
+    assert len(set(bodies)) == len(bodies) and bodies[-1] == "after"
+
+
+def test_a_registration_killed_at_commit_blocks_no_one(root: Root, tmp_path: Path) -> None:
+    from talkroom.watch import registry
+    from talkroom.watch.tmux import PaneRef
+
+    registry.register(root, "test-host", "first", "claude", PaneRef("/tmp/s", 1, "%1", 2))
+    sessions = root.host_dir("test-host") / "sessions.yaml"
+    code = ("import os, signal, sys; from pathlib import Path; from talkroom.core import files;"
+            "from talkroom.watch import registry; from talkroom.watch.tmux import PaneRef;"
+            "from talkroom.core.paths import Root\n"
+            "real = files.Folder.rename\n"
+            "def stop(self, src, dst, attempts=8):\n"
+            "    if dst == 'sessions.yaml': os.kill(os.getpid(), signal.SIGKILL)\n"
+            "    return real(self, src, dst, attempts)\n"
+            "files.Folder.rename = stop\n"
+            f"registry.register(Root(Path({str(root.path)!r}), 't'), 'test-host', 'second',"
+            " 'claude', PaneRef('/tmp/s', 1, '%2', 3))\n")
+    died = subprocess.run([sys.executable, "-c", code], check=False)
+    assert died.returncode == -9
+    assert lock_path_for(sessions).exists()  # it died holding the lock, at its commit
+    started = time.monotonic()
+    registry.register(root, "test-host", "third", "claude", PaneRef("/tmp/s", 1, "%3", 4))
+    assert time.monotonic() - started < 2
+    assert set(registry.load_sessions(root, "test-host")) == {"first", "third"}

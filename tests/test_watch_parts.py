@@ -36,7 +36,7 @@ def test_the_instruction_line_names_the_exact_reply_command(talk: Talk) -> None:
     conv = store.load(talk.root.conversation(conv_id))
     line = build_line(conv, "beta", conv.path, talk.root.path)  # type: ignore[arg-type]
     assert LINE_RE.match(line) and not line.endswith(";")
-    assert line.startswith(f"[talkroom] your turn in {conv_id} (turn 2/20): read {conv.path}, ")
+    assert line.startswith(f"# talkroom: your turn in {conv_id} (turn 2/20): read {conv.path}, ")
     assert f"then run: talkroom reply {conv_id} --as beta --next alpha --root " in line
 
 

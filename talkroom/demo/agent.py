@@ -22,7 +22,7 @@ import sys
 import time
 from pathlib import Path
 
-WAKE_RE = re.compile(r"^\[talkroom\] your turn in ([a-z0-9-]+) \(turn (\d+)/(\d+)\).*"
+WAKE_RE = re.compile(r"^# talkroom: your turn in ([a-z0-9-]+) \(turn (\d+)/(\d+)\).*"
                      r"then run: (talkroom reply .*)$")
 SPINNER = "✶✸✹✺✹✷"
 

@@ -26,7 +26,10 @@ def reply_next(conv: Conversation, target: str) -> str:
     return names[(names.index(target) + 1) % len(names)]
 
 
-WAKE_PREFIX = "[talkroom]"
+# A shell comment: a line typed into a program that never reads it stays in the terminal
+# and reaches the shell when the program exits; there it must do nothing. Claude Code,
+# Codex and Gemini CLI take a leading `# ` as plain text (measured; `!`, `/`, `@` are not).
+WAKE_PREFIX = "# talkroom:"
 MAX_ROOT = 240  # characters of a (quoted) root path a wake-up line can carry
 
 
@@ -48,7 +51,7 @@ def root_argument(root: Path) -> str:
 
 
 def build_line(conv: Conversation, target: str, path: Path, root: Path) -> str:
-    """`[talkroom] your turn in <id> (turn N/M): read <path>, then run: talkroom reply ...`.
+    """`# talkroom: your turn in <id> (turn N/M): read <path>, then run: talkroom reply ...`.
 
     Every part is a validated name, a number or a local absolute path that is printable
     ASCII; the reply command always carries the root it must write to. Raises ValueError
