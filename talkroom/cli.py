@@ -97,7 +97,7 @@ class Context:
 
     @property
     def root(self) -> Root:
-        """The talk root (PROTOCOL.md section 1)."""
+        """The talk root (docs/protocol.md section 1)."""
         from talkroom.core.paths import find_root
 
         flag = getattr(self.args, "root", None)

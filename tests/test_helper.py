@@ -1,4 +1,4 @@
-"""The helper command: every operation, every refusal of PROTOCOL.md section 4, exit codes."""
+"""The helper command: every operation, every refusal of docs/protocol.md section 4, exit codes."""
 
 from __future__ import annotations
 

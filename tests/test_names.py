@@ -1,4 +1,4 @@
-"""Names, ids and limits (PROTOCOL.md section 2)."""
+"""Names, ids and limits (docs/protocol.md section 2)."""
 
 from __future__ import annotations
 

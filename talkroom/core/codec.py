@@ -1,4 +1,4 @@
-"""Parse and render conversation files (PROTOCOL.md section 3), byte for byte."""
+"""Parse and render conversation files (docs/protocol.md section 3), byte for byte."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The in-memory shape of a conversation file (PROTOCOL.md section 3).
+"""The in-memory shape of a conversation file (docs/protocol.md section 3).
 
 Plain classes, not dataclasses: importing `dataclasses` costs the helper ~10 ms at start.
 """
@@ -66,7 +66,7 @@ class Block:
 
     @property
     def assigns(self) -> bool:
-        """True when this block writes NEXT: (an assignment, PROTOCOL.md section 6)."""
+        """True when this block writes NEXT: (an assignment, docs/protocol.md section 6)."""
         return self.next is not None
 
     def change(self, key: str) -> tuple[str, str] | None:

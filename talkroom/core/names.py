@@ -1,4 +1,4 @@
-"""Names, ids and limits of PROTOCOL.md section 2."""
+"""Names, ids and limits of docs/protocol.md section 2."""
 
 from __future__ import annotations
 

@@ -49,7 +49,7 @@ class Root:
 
 def find_root(flag: str | None = None, config_root: str | None = None,
               cwd: Path | None = None) -> Root:
-    """Root selection of PROTOCOL.md section 1: flag, env, config, nearest .talks, ./.talks."""
+    """Root selection of docs/protocol.md section 1: flag, env, config, nearest .talks, ./.talks."""
     if flag:
         return Root(_absolute(flag), "--root")
     if os.environ.get("TALKROOM_ROOT"):

@@ -1,4 +1,4 @@
-"""Make untrusted text inert before it reaches a screen (PROTOCOL.md section 7)."""
+"""Make untrusted text inert before it reaches a screen (docs/protocol.md section 7)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Lock-free retrying reads (PROTOCOL.md section 5) and the one write path (section 4)."""
+"""Lock-free retrying reads (docs/protocol.md section 5) and the one write path (section 4)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """A conversation as a timeline: every block and every delivery receipt, in order, with the
-header state as it was at each step. The file alone replays its history (PROTOCOL.md
+header state as it was at each step. The file alone replays its history (docs/protocol.md
 section 3): moderator blocks say what they changed; turns say who is next."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Sessions registered on each host: `hosts/<host>/sessions.yaml` (PROTOCOL.md section 6)."""
+"""Sessions registered on each host: `hosts/<host>/sessions.yaml` (docs/protocol.md section 6)."""
 
 from __future__ import annotations
 
