@@ -257,6 +257,8 @@ def cmd_reply(ctx: Context) -> int:
     )
     outcome = ops.run(plan, ctx.host)
     conv = outcome.conv
+    if "CODEX_TOOL_CALL_ID" in os.environ or "CODEX_THREAD_ID" in os.environ:
+        _note_codex_thread(ctx, a.as_name)  # its thread can then be woken by `codex queue`
     if conv.status == "CLOSED":
         print(f"turn {conv.turns}/{conv.max_turns} added to {conv.id}; closed: "
               f"{conv.resolution}")
@@ -265,6 +267,18 @@ def cmd_reply(ctx: Context) -> int:
               f"next: {', '.join(conv.next)}")
     _say(outcome)
     return 0
+
+
+def _note_codex_thread(ctx: Context, name: str) -> None:
+    """Replying from inside Codex: remember its thread for `codex queue` (best effort)."""
+    from talkroom.watch import native, registry
+
+    try:
+        thread = native.codex_thread(dict(os.environ))
+        if thread:
+            registry.note_thread(ctx.root, ctx.host, name.strip().lower(), thread)
+    except (TalkError, OSError):
+        pass  # the reply is written; only a faster wake-up next time is lost
 
 
 def _moderate(ctx: Context, action: str, **kwargs: object) -> int:
@@ -437,9 +451,13 @@ def cmd_register(ctx: Context) -> int:
         pane = pane_from_env(os.environ, a.pane)
     except TmuxError as exc:
         raise BadInput(str(exc)) from None
-    session = registry.register(root, host, a.name, a.agent, pane)
+    session = registry.register(root, host, a.name, a.agent, pane, env=dict(os.environ))
     print(f"registered {session.name} on host {host}: pane {pane.pane_id} of the tmux server "
           f"at {pane.socket_path} (agent profile {session.agent})")
+    from talkroom.doctor import wake_check
+
+    problem, how = wake_check(session)
+    print(f"wake-ups: {how}" + (f"; to fix: {problem}" if problem else ""))
     if HostLock(host, root.path).held_by() is None:
         print(f"note: no watcher runs for host {host} and root {root.path} yet; start "
               "'talkroom' or 'talkroom --watch-only' so this session is woken")
@@ -472,14 +490,15 @@ def cmd_sessions(ctx: Context) -> int:
         alive = pane_alive(session.pane) if session.host == host else None
         rows.append({"name": session.name, "host": session.host, "agent": session.agent,
                      "pane": session.pane.pane_id, "socket": session.pane.socket_path,
-                     "registered_at": session.registered_at, "alive": alive})
+                     "registered_at": session.registered_at, "alive": alive,
+                     "wake": session.wake})
     if ctx.args.json:
         print(json.dumps(rows))
         return 0
     for row in rows:
         state = {True: "alive", False: "gone", None: "on another host"}[row["alive"]]
         print(f"{row['name']}  {row['host']}  {row['pane']}  {row['agent']}  {state}  "
-              f"{sanitise_line(str(row['socket']))}")
+              f"wake: {row['wake']}  {sanitise_line(str(row['socket']))}")
     if not rows:
         print("no sessions registered; run 'talkroom register NAME' inside an agent's pane")
     return 0

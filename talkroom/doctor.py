@@ -115,7 +115,8 @@ def check_tmux() -> list[Check]:
 
 
 def check_sessions(root: Root, host: str) -> list[Check]:
-    """This host's registrations: each pane alive and the one registered."""
+    """This host's registrations: each pane alive and the one registered, and how each is
+    woken (natively where the agent allows it, else typed), with what that needs."""
     try:
         sessions = registry.load_sessions(root, host)
     except StoreError as exc:
@@ -124,15 +125,51 @@ def check_sessions(root: Root, host: str) -> list[Check]:
         return [Check("sessions", True, f"none registered on {host}")]
     checks = []
     for name, session in sorted(sessions.items()):
-        if pane_alive(session.pane):
-            checks.append(Check(f"session {name}", True,
-                                f"pane {session.pane.pane_id} alive ({session.agent})"))
-        else:
+        if not pane_alive(session.pane):
             checks.append(Check(f"session {name}", False,
                                 f"pane {session.pane.pane_id} is gone or not the registered one",
                                 f"run 'talkroom register {name}' in its pane, or "
                                 f"'talkroom unregister {name}'"))
+            continue
+        problem, how = wake_check(session)
+        checks.append(Check(f"session {name}", problem is None,
+                            f"pane {session.pane.pane_id} alive ({session.agent}); {how}",
+                            problem or ""))
     return checks
+
+
+def wake_check(session: registry.Session) -> tuple[str | None, str]:
+    """(what to fix, or None; how the session is woken)."""
+    if session.agent == "codex" and session.wake == "typed":
+        return None, ("woken by typing until its first reply records its Codex thread, then "
+                      "with codex queue")
+    if session.wake != "inbox":
+        return None, f"woken {'with codex queue' if session.wake == 'queue' else 'by typing'}"
+    from talkroom.watch.native import claude_record, inbound_setting
+
+    record = claude_record(session)
+    if record is None:
+        return None, ("woken through Claude Code's inbox socket once Claude Code runs in the "
+                      "pane (typed until then)")
+    pid = record.get("pid")
+    skips = isinstance(pid, int) and b"--dangerously-skip-permissions" in _cmdline(pid)
+    setting = inbound_setting(session)
+    if skips and setting != "accept":
+        return (f'add "crossSessionInbound": "accept" to {session.agent_dir}/settings.json, '
+                "or start it without --dangerously-skip-permissions",
+                "woken through Claude Code's inbox socket, but it skips permissions, so each "
+                "wake-up waits behind a 'Held message' dialog")
+    if setting == "refuse":
+        return (f'remove "crossSessionInbound": "refuse" from {session.agent_dir}/settings.json',
+                "its settings refuse messages from other sessions (woken by typing instead)")
+    return None, "woken through Claude Code's inbox socket"
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()[:8192].replace(b"\0", b" ")
+    except OSError:
+        return b""
 
 
 def check_watchers(root: Root, host: str) -> list[Check]:

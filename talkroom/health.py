@@ -9,13 +9,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from talkroom.core import clock, journal
-from talkroom.core.model import CLOSED, IN_PROGRESS, Conversation
+from talkroom.core.model import CLOSED, IN_PROGRESS, Conversation, assignment_id
 from talkroom.core.sanitise import sanitise_line
 from talkroom.core.stale import BrokenLock
 from talkroom.watch.heartbeat import Heartbeat
 from talkroom.watch.receipts import Receipt
 from talkroom.watch.registry import Session
-from talkroom.watch.watcher import assignment_id
 
 WAITING_LIMIT_KEY = "waiting limit"  # a header key: this conversation's own threshold
 BROKEN_SHOWN = 3600.0  # a broken lock is news for an hour; the file stays for inspection
@@ -30,7 +29,7 @@ class Problem:
                  keys: tuple[str, ...] = ()) -> None:
         self.conv_id = conv_id
         self.kind = kind  # waiting, unregistered, pane-gone, no-watcher, deferred, stale-lock,
-        # lost-turn
+        # lost-turn, not-taken
         self.subject = subject  # what it is about (a session, a lock): stable as time passes
         self.text = sanitise_line(text)  # receipts and lock files come from other hosts
         self.keys = keys  # console keys: u nudge, n set next, p pause
@@ -82,6 +81,14 @@ def problems(conv: Conversation, facts: Facts, now: float) -> list[Problem]:
             found.extend(_session_problems(conv, name, facts, now))
         aid = assignment_id(block)
         for name in conv.agents_next:
+            latest = _latest(facts.receipts.get((conv.id, aid), []), name)
+            if latest is not None and latest.kind in ("failed", "unknown") and \
+                    latest.reason not in ("pane gone", "server gone", "server restarted",
+                                          "pane replaced"):  # those: pane-gone above
+                found.append(Problem(
+                    conv.id, "not-taken", name,
+                    f"the wake-up line to {name} was not taken ({latest.outcome}, on "
+                    f"{latest.host}): look at its pane; u sends it again", ("u", "n")))
             deferred = _deferred_since(facts.receipts.get((conv.id, aid), []), name)
             if deferred is not None:
                 receipt, since_deferred = deferred
@@ -120,6 +127,12 @@ def _session_problems(conv: Conversation, name: str, facts: Facts, now: float) -
                         f"no watcher heartbeat from {session.host}, which wakes {name} "
                         f"({when})", ())]
     return []
+
+
+def _latest(receipts: list[Receipt], target: str) -> Receipt | None:
+    """The newest receipt for `target`."""
+    mine = [r for r in receipts if r.target == target]
+    return max(mine, key=lambda r: r.at) if mine else None
 
 
 def _deferred_since(receipts: list[Receipt], target: str) -> tuple[Receipt, float] | None:

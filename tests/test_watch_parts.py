@@ -78,7 +78,7 @@ def test_profiles_read_the_bottom_of_the_pane() -> None:
     assert claude.state("❯\u00a0\n") == ""
     assert claude.state("✻ Thinking… (ESC to interrupt)\n❯ \n") == "busy"
     assert claude.state("Do you want to proceed?\n❯ 1. Yes\n") == "waiting"
-    assert claude.state("❯ half-typed by a human\n") == "not idle"
+    assert claude.state("❯ half-typed by a human\n") == "draft"
     old = "esc to interrupt\n" + "output\n" * 20 + "❯ \n"
     assert claude.state(old) == ""  # old scrollback is not read
     gemini = BUILTIN_PROFILES["gemini"]

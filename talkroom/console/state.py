@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from talkroom.core import clock
-from talkroom.core.model import CLOSED, IN_PROGRESS, PAUSED, Block, Conversation
+from talkroom.core.model import CLOSED, IN_PROGRESS, PAUSED, Block, Conversation, assignment_id
 from talkroom.core.names import MODERATOR
 from talkroom.core.stale import BrokenLock
 from talkroom.core.store import Snapshot
@@ -12,7 +12,6 @@ from talkroom.health import Facts, Problem, problems
 from talkroom.watch.heartbeat import Heartbeat
 from talkroom.watch.receipts import Receipt
 from talkroom.watch.registry import Session
-from talkroom.watch.watcher import assignment_id
 
 FILTERS = ("all", "live", "paused", "closed")
 _STATUS_OF_FILTER = {"live": IN_PROGRESS, "paused": PAUSED, "closed": CLOSED}

@@ -198,3 +198,13 @@ class Conversation:
             if block.assigns:
                 return block
         return None
+
+
+def assignment_id(block: Block) -> str:
+    """An assignment's id (docs/protocol.md section 6.3): its block id, or for an older
+    file's block without one, a hash of its text."""
+    if block.block_id:
+        return block.block_id
+    from talkroom.core.codec import digest
+
+    return "h" + digest((block.raw or block.body).encode("utf-8", "surrogateescape"))[:15]

@@ -5,10 +5,9 @@ section 3): moderator blocks say what they changed; turns say who is next."""
 from __future__ import annotations
 
 from talkroom.core import clock
-from talkroom.core.model import CLOSED, IN_PROGRESS, PAUSED, Block, Conversation
+from talkroom.core.model import CLOSED, IN_PROGRESS, PAUSED, Block, Conversation, assignment_id
 from talkroom.core.names import DEFAULT_MAX_TURNS, split_names
 from talkroom.watch.receipts import Receipt
-from talkroom.watch.watcher import assignment_id
 
 
 class State:

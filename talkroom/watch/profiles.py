@@ -28,13 +28,16 @@ SHELLS: frozenset[str] = frozenset({
 
 @dataclass(frozen=True)
 class Profile:
-    """How to submit to one kind of agent and how to recognise it busy, waiting or idle."""
+    """How to submit to one kind of agent and how to recognise it busy, waiting or ready."""
 
     name: str
     submit_key: str = "Enter"
+    submit_literal: bool = False  # send the key as a literal character (CR), not a key name
     submit_delay: float = 0.5
     busy_markers: tuple[str, ...] = ()  # any of these in the bottom lines: working
-    waiting_markers: tuple[str, ...] = ()  # a dialog or an unsent draft: not ready either
+    waiting_markers: tuple[str, ...] = ()  # a dialog or an unsent paste: not ready either
+    prompt: str = ""  # a regex for the composer line; group 1 is what it holds
+    placeholders: tuple[str, ...] = ()  # regexes: composer text that means "empty"
     idle_patterns: tuple[str, ...] = ()  # if given, one must match a bottom line exactly
     allowed_commands: tuple[str, ...] = ()  # if given, the pane's foreground command
     stable_check: bool = False  # idle = the pane does not change between two looks
@@ -46,14 +49,33 @@ class Profile:
         lines = [ln.replace("\u00a0", " ") for ln in text.split("\n") if ln.strip()]
         return lines[-self.tail_lines:]
 
+    def composer(self, text: str) -> str | None:
+        """What the composer holds ("" when empty or showing its placeholder); None when
+        the profile cannot tell or no composer is in sight (a dialog, a start-up screen)."""
+        if not self.prompt:
+            return None
+        for line in reversed(self.bottom(text)):  # the composer is the last prompt line
+            match = re.match(self.prompt, line)
+            if match:
+                held = match.group(1).strip()
+                return "" if any(re.fullmatch(p, held) for p in self.placeholders) else held
+        return None
+
     def state(self, text: str) -> str:
-        """'busy', 'waiting', 'not idle' or '' (ready) for a pane capture."""
+        """'busy', 'waiting', 'draft' (the composer holds text), 'no prompt', 'not idle'
+        or '' (ready to take a line) for a pane capture."""
         lines = self.bottom(text)
         lowered = "\n".join(lines).lower()
         if any(marker.lower() in lowered for marker in self.busy_markers):
             return "busy"
         if any(marker.lower() in lowered for marker in self.waiting_markers):
             return "waiting"
+        if self.prompt:
+            held = self.composer(text)
+            if held is None:
+                return "no prompt"
+            if held:
+                return "draft"  # someone's text, never typed over
         if self.idle_patterns and not any(
             re.fullmatch(pattern, line) for pattern in self.idle_patterns for line in lines
         ):
@@ -64,28 +86,43 @@ class Profile:
 _CLAUDE_WAITING = (
     "do you want to proceed", "yes, allow once", "tell claude what to do differently",
     "esc to cancel", "press enter to select", "(y/n)", "[pasted text",
-    "do you trust the files in this folder",
+    "do you trust the files in this folder", "held message from another session",
 )
+# Measured on Claude Code 2.1.332, Codex 0.171.0 and Gemini CLI 0.61.0 in tmux 3.3a (pane
+# captures in tests/fixtures/panes). What tmux reports as the foreground command: `claude`
+# (its native binary), `node` for Codex and Gemini (node launchers). Every named Enter was
+# taken after a gap; an Enter within ~0.1 s of the typed line becomes a newline in Codex's
+# composer, so its gap is the longest.
 BUILTIN_PROFILES: dict[str, Profile] = {
-    # An empty prompt box is a line holding only the prompt; text after it is someone's
-    # half-typed input (or a dim suggestion starting with "Try"), never to be typed over.
     "claude": Profile(
         name="claude",
+        submit_delay=0.25,
         busy_markers=("esc to interrupt", "ctrl+c to interrupt"),
         waiting_markers=_CLAUDE_WAITING,
-        idle_patterns=(r"\s*[❯>]\s*", r"\s*[❯>] Try .*"),
+        prompt=r"\s*[❯>] ?(.*)$",
+        placeholders=(r'Try ".*"',),  # a dim suggestion in an empty prompt
+        # Not pinned: tmux reports `claude` for the npm package, but a native install runs
+        # a binary named after its version; its empty `❯` prompt is the guard.
     ),
     "codex": Profile(
         name="codex",
+        submit_delay=0.35,
         busy_markers=("esc to interrupt", "ctrl+c to interrupt"),
-        waiting_markers=("allow command?", "run command?", "press enter to confirm",
-                         "enter to submit answer", "[pasted content"),
+        waiting_markers=("press enter to confirm", "would you like to run the following",
+                         "allow command?", "run command?", "enter to submit answer",
+                         "[pasted content"),
+        prompt=r"› ?(.*)$",
+        placeholders=(r"Ask Codex to do anything",),
+        allowed_commands=("node", "codex"),
     ),
     "gemini": Profile(
         name="gemini",
+        submit_delay=0.3,
         busy_markers=("esc to cancel",),
         waiting_markers=("allow execution", "apply this change", "waiting for user confirmation"),
-        submit_delay=1.0,
+        prompt=r"\s*> (.*)$",
+        placeholders=(r"Type your message or @path/to/file",),
+        allowed_commands=("node", "gemini"),
     ),
     "generic": Profile(name="generic", stable_check=True),
 }
@@ -130,11 +167,11 @@ def _strings(key: str, value: object) -> tuple[str, ...]:
             raise ValueError(
                 f"profile key {key!r} entries must be non-empty one-line strings, got {item!r}"
             )
-        if key == "idle_patterns":
+        if key in ("idle_patterns", "placeholders"):
             try:
                 re.compile(item)
             except re.error as exc:
-                raise ValueError(f"profile key 'idle_patterns': {item!r} is not a regex: {exc}") \
+                raise ValueError(f"profile key {key!r}: {item!r} is not a regex: {exc}") \
                     from None
         out.append(item)
     return tuple(out)
@@ -151,11 +188,22 @@ def _check_value(key: str, value: object) -> object:
         return _seconds(key, value, positive=False)
     if key == "check_interval":
         return _seconds(key, value, positive=True)
-    if key == "stable_check":
+    if key in ("stable_check", "submit_literal"):
         if isinstance(value, str) and value.lower() in ("true", "false", "yes", "no"):
             return value.lower() in ("true", "yes")
         if not isinstance(value, bool):
-            raise ValueError(f"profile key 'stable_check' must be true or false, got {value!r}")
+            raise ValueError(f"profile key {key!r} must be true or false, got {value!r}")
+        return value
+    if key == "prompt":
+        if not isinstance(value, str) or len(value) > _MAX_MARKER_LEN:
+            raise ValueError(f"profile key 'prompt' must be a regex, got {value!r}")
+        try:
+            if re.compile(value).groups < 1:
+                raise ValueError(f"profile key 'prompt' needs a group for the composer's "
+                                 f"text, got {value!r}")
+        except re.error as exc:
+            raise ValueError(f"profile key 'prompt': {value!r} is not a regex: {exc}") \
+                from None
         return value
     if key == "tail_lines":
         try:

@@ -33,11 +33,11 @@ class Receipt:
     """One line of deliveries.jsonl, with the host whose file it came from."""
 
     __slots__ = ("assignment", "at", "conversation", "host", "latency_ms", "outcome", "pane",
-                 "revision", "target", "typed")
+                 "path", "revision", "target", "typed")
 
     def __init__(self, host: str, at: str, conversation: str, assignment: str, revision: int,
                  target: str, pane: str, outcome: str, latency_ms: int | None,
-                 typed: bool | None = None) -> None:
+                 typed: bool | None = None, path: str | None = None) -> None:
         self.host = host
         self.at = at
         self.conversation = conversation
@@ -48,6 +48,7 @@ class Receipt:
         self.outcome = outcome
         self.latency_ms = latency_ms
         self.typed = typed  # whether the line may have reached the pane (None: not said)
+        self.path = path  # how: typed, inbox (Claude Code's socket), queue (codex queue)
 
     def __repr__(self) -> str:
         return f"Receipt({self.conversation}/{self.assignment} -> {self.target}: {self.outcome})"
@@ -57,6 +58,8 @@ class Receipt:
         out = {k: getattr(self, k) for k in RECEIPT_KEYS}
         if self.typed is not None:
             out["typed"] = self.typed
+        if self.path is not None:
+            out["path"] = self.path
         return out
 
     @classmethod
@@ -64,12 +67,13 @@ class Receipt:
         """A receipt from a parsed line, or None when the line is not one."""
         try:
             latency = data.get("latency_ms")
-            typed = data.get("typed")
+            typed, path = data.get("typed"), data.get("path")
             return cls(host, str(data["at"]), str(data["conversation"]),
                        str(data["assignment"]), int(str(data.get("revision", 0))),
                        str(data["target"]), str(data.get("pane", "")), str(data["outcome"]),
                        int(str(latency)) if latency is not None else None,
-                       typed if isinstance(typed, bool) else None)
+                       typed if isinstance(typed, bool) else None,
+                       path if path in ("typed", "inbox", "queue") else None)
         except (KeyError, ValueError):
             return None
 
@@ -204,6 +208,14 @@ class Cursor:
         # A new assignment: what was done for the old one is moot.
         targets = dict(targets) if old_assignment == assignment else {}
         targets[target] = f"{state} {clock.iso(clock.now())}"
+        self._write({**self._data, conv_id: (assignment, targets)})
+
+    def clear(self, conv_id: str, assignment: str, target: str) -> None:
+        """Forget an intent that reached nothing (a native wake-up that could not start)."""
+        current = self._data.get(conv_id)
+        if current is None or current[0] != assignment or target not in current[1]:
+            return
+        targets = {t: v for t, v in current[1].items() if t != target}
         self._write({**self._data, conv_id: (assignment, targets)})
 
     def forget(self, conv_ids: set[str]) -> None:

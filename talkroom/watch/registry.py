@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from talkroom.core import clock, store
@@ -20,31 +21,53 @@ SESSIONS_CAP = 1024 * 1024  # another host's sessions.yaml is never read past th
 
 
 class Session:
-    """A session registered on a host: who it is, which pane, which agent profile."""
+    """A session registered on a host: who it is, which pane, which agent profile, and
+    what a native wake-up needs (the agent's config folder and command, Codex's thread)."""
 
-    __slots__ = ("agent", "host", "name", "pane", "registered_at")
+    __slots__ = ("agent", "agent_bin", "agent_dir", "host", "name", "pane", "registered_at",
+                 "thread")
 
     def __init__(self, name: str, host: str, agent: str, pane: PaneRef,
-                 registered_at: str = "") -> None:
+                 registered_at: str = "", agent_dir: str = "", agent_bin: str = "",
+                 thread: str = "") -> None:
         self.name = name
         self.host = host
         self.agent = agent
         self.pane = pane
         self.registered_at = registered_at
+        self.agent_dir = agent_dir  # Claude's config folder, or CODEX_HOME
+        self.agent_bin = agent_bin  # the codex command, for `codex queue`
+        self.thread = thread  # Codex's thread id, once known
 
     def __repr__(self) -> str:
         return f"Session({self.name!r} on {self.host}, pane {self.pane.pane_id}, {self.agent})"
 
+    @property
+    def wake(self) -> str:
+        """How this session is woken: `inbox` (Claude Code's socket), `queue` (`codex
+        queue`), or `typed` into its pane."""
+        if self.agent == "claude" and self.agent_dir:
+            return "inbox"
+        if self.agent == "codex" and self.agent_dir and self.agent_bin and self.thread:
+            return "queue"
+        return "typed"
+
     def to_yaml_fields(self) -> dict[str, str]:
         """The fields as sessions.yaml stores them."""
-        return {
+        fields = {
             "agent": self.agent,
             "pane": self.pane.pane_id,
             "pane pid": str(self.pane.pane_pid),
             "socket": self.pane.socket_path,
             "server pid": str(self.pane.server_pid),
             "registered at": self.registered_at,
+            "wake": self.wake,
         }
+        for key, value in (("agent dir", self.agent_dir), ("agent command", self.agent_bin),
+                           ("thread", self.thread)):
+            if value:
+                fields[key] = value
+        return fields
 
 
 def sessions_path(root: Root, host: str) -> Path:
@@ -74,8 +97,25 @@ def _parse(data: bytes, host: str, where: Path) -> dict[str, Session]:
         except ValueError:
             continue
         out[name] = Session(name, host, str(fields.get("agent", "generic")), pane,
-                            str(fields.get("registered at", "")))
+                            str(fields.get("registered at", "")),
+                            _absolute(fields.get("agent dir")),
+                            _absolute(fields.get("agent command")),
+                            _thread(fields.get("thread")))
     return out
+
+
+def _absolute(value: object) -> str:
+    """A path from the file, if it is one (a hand edit could put anything there)."""
+    text = str(value or "")
+    return text if text.startswith("/") and "\n" not in text and "\x00" not in text else ""
+
+
+def _thread(value: object) -> str:
+    text = str(value or "")
+    return text if THREAD_RE.match(text) else ""
+
+
+THREAD_RE = re.compile(r"^[0-9A-Za-z][0-9A-Za-z_-]{0,80}$")
 
 
 def render_sessions(host: str, sessions: dict[str, Session]) -> bytes:
@@ -125,10 +165,14 @@ def all_sessions(root: Root) -> list[Session]:
     return out
 
 
-def register(root: Root, host: str, name: str, agent: str, pane: PaneRef) -> Session:
-    """Record (or replace) `name` on this host; refuse a name another host has."""
+def register(root: Root, host: str, name: str, agent: str, pane: PaneRef,
+             env: dict[str, str] | None = None) -> Session:
+    """Record (or replace) `name` on this host; refuse a name another host has. `env` (the
+    registering shell's) tells where the agent keeps its sessions, for a native wake-up."""
     name = check_name(name, "session name")
-    session = Session(name, host, agent, pane, clock.iso(clock.now()))
+    agent_dir, agent_bin, thread = native_details(agent, env or {})
+    session = Session(name, host, agent, pane, clock.iso(clock.now()), agent_dir, agent_bin,
+                      thread)
 
     def update(current: bytes | None) -> bytes:
         sessions = _parse(current, host, sessions_path(root, host)) if current else {}
@@ -146,6 +190,43 @@ def register(root: Root, host: str, name: str, agent: str, pane: PaneRef) -> Ses
                 )
         store.locked_update(sessions_path(root, host), update, host=host)
     return session
+
+
+def native_details(agent: str, env: dict[str, str]) -> tuple[str, str, str]:
+    """(config folder, command, thread) of the agent, from the registering environment."""
+    home = env.get("HOME", "")
+    if agent == "claude":
+        folder = env.get("CLAUDE_CONFIG_DIR") or (f"{home}/.claude" if home else "")
+        return _absolute(folder), "", ""
+    if agent == "codex":
+        import shutil
+
+        folder = env.get("CODEX_HOME") or (f"{home}/.codex" if home else "")
+        command = shutil.which("codex", path=env.get("PATH")) or ""
+        return _absolute(folder), _absolute(command), _thread(env.get("CODEX_THREAD_ID"))
+    return "", "", ""
+
+
+def note_thread(root: Root, host: str, name: str, thread: str) -> bool:
+    """Remember the Codex thread a session replies from (so it can be woken with `codex
+    queue`); True when it changed. Called by `talkroom reply` inside Codex."""
+    if not THREAD_RE.match(thread):
+        return False
+    changed = False
+
+    def update(current: bytes | None) -> bytes | None:
+        nonlocal changed
+        sessions = _parse(current, host, sessions_path(root, host)) if current else {}
+        session = sessions.get(name)
+        if session is None or session.agent != "codex" or session.thread == thread:
+            return None
+        session.thread = thread
+        changed = True
+        return render_sessions(host, sessions)
+
+    if name in load_sessions(root, host):
+        store.locked_update(sessions_path(root, host), update, host=host)
+    return changed
 
 
 def unregister(root: Root, host: str, name: str) -> bool:

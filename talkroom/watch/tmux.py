@@ -1,7 +1,8 @@
-"""Typing a fixed instruction line into a registered agent's tmux pane, safely.
+"""The tmux driver: identify a registered pane, query it, capture it, type into it.
 
 Every call talks to the tmux binary with `-S <socket path>` so the server is the one that
-was registered, never whichever server $TMUX happens to point at.
+was registered, never whichever server $TMUX happens to point at. Deciding when to type,
+and whether the agent took the line, is `deliver.py`'s.
 """
 
 from __future__ import annotations
@@ -9,9 +10,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import threading
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from talkroom.watch.profiles import SHELLS, Profile
@@ -19,25 +18,24 @@ from talkroom.watch.profiles import SHELLS, Profile
 __all__ = [
     "IDENTITY_REASONS",
     "LINE_RE",
-    "Delivery",
-    "PaneCheck",
     "PaneRef",
+    "PaneState",
     "TmuxError",
     "capture",
-    "check_pane",
-    "deliver",
+    "capture_raw",
+    "command_name",
     "pane_alive",
     "pane_from_env",
+    "query",
+    "ready_reason",
+    "run",
+    "type_literal",
     "validate_line",
 ]
 
 TMUX_BIN = "tmux"
 # A hung server must not hang the watcher; every tmux call is bounded.
 TMUX_TIMEOUT = 5.0
-# How long to watch for the pane to change after each submit key; one entry per submit, so
-# the first submit plus up to three re-sends, each waiting longer (backoff).
-VERIFY_WAITS: tuple[float, ...] = (0.5, 1.0, 1.5, 2.0)
-_POLL = 0.05
 
 LINE_RE = re.compile(r"^[ -~]{1,400}$")
 _PANE_ID_RE = re.compile(r"^%[0-9]+$")
@@ -74,30 +72,12 @@ class PaneRef:
 
 
 @dataclass(frozen=True)
-class PaneCheck:
-    """Whether a pane may be typed into now; `reason` is empty when ok."""
-
-    ok: bool
-    reason: str
-
-
-@dataclass(frozen=True)
-class Delivery:
-    """The outcome of one delivery attempt, as recorded in deliveries.jsonl."""
-
-    outcome: str
-    latency_ms: int
-    submits: int
-    typed: bool = False
-
-
-@dataclass(frozen=True)
-class _PaneState:
+class PaneState:
     in_mode: bool
     command: str
 
 
-def _run(socket_path: str, *args: str) -> subprocess.CompletedProcess[str]:
+def run(socket_path: str, *args: str) -> subprocess.CompletedProcess[str]:
     try:
         return subprocess.run(
             [TMUX_BIN, "-S", socket_path, *args],
@@ -132,11 +112,11 @@ _FORMAT = "\t".join(
 )
 
 
-def _query(ref: PaneRef) -> tuple[_PaneState | None, str]:
+def query(ref: PaneRef) -> tuple[PaneState | None, str]:
     """Identity checks; returns the pane's state, or None and the reason it is not ours."""
     # One list-panes call answers every identity question at once, and it works with no
     # attached client (display-message without a client would need a current session).
-    result = _run(ref.socket_path, "list-panes", "-a", "-F", _FORMAT)
+    result = run(ref.socket_path, "list-panes", "-a", "-F", _FORMAT)
     if result.returncode != 0:
         return None, "server gone"
     rows = [row.split("\t", 5) for row in result.stdout.splitlines() if row.count("\t") >= 5]
@@ -151,25 +131,25 @@ def _query(ref: PaneRef) -> tuple[_PaneState | None, str]:
             return None, "pane gone"
         if pane_pid != str(ref.pane_pid):
             return None, "pane replaced"
-        return _PaneState(in_mode=in_mode not in ("", "0"), command=command), ""
+        return PaneState(in_mode=in_mode not in ("", "0"), command=command), ""
     return None, "pane gone"
 
 
-def _command_name(command: str) -> str:
+def command_name(command: str) -> str:
     # Same normalisation tmux applies to window names: login shells show as "-bash" and
     # some programs report a full path.
     return command.strip().lstrip("-").rsplit("/", 1)[-1]
 
 
-def _capture_raw(ref: PaneRef) -> str | None:
-    result = _run(ref.socket_path, "capture-pane", "-p", "-t", ref.pane_id)
+def capture_raw(ref: PaneRef) -> str | None:
+    result = run(ref.socket_path, "capture-pane", "-p", "-t", ref.pane_id)
     return result.stdout if result.returncode == 0 else None
 
 
-def _ready_reason(state: _PaneState, profile: Profile, text: str) -> str:
+def ready_reason(state: PaneState, profile: Profile, text: str) -> str:
     if state.in_mode:
         return "copy mode"
-    command = _command_name(state.command)
+    command = command_name(state.command)
     # An unknown foreground command is treated like a shell: typing into a shell runs the
     # line, so only type when we know something else is in front.
     if not command or command in SHELLS:
@@ -179,33 +159,10 @@ def _ready_reason(state: _PaneState, profile: Profile, text: str) -> str:
     return profile.state(text)
 
 
-def check_pane(ref: PaneRef, profile: Profile) -> PaneCheck:
-    """Check identity, then copy mode, shell and busy/idle (twice, check_interval apart)."""
-    previous: str | None = None
-    for round_no in range(2):
-        if round_no:
-            # A single look can catch an agent between two busy frames; look again.
-            time.sleep(profile.check_interval)
-        state, reason = _query(ref)
-        if state is None:
-            return PaneCheck(False, reason)
-        text = _capture_raw(ref)
-        if text is None:
-            _state, reason = _query(ref)
-            return PaneCheck(False, reason or "pane gone")
-        reason = _ready_reason(state, profile, text)
-        if reason:
-            return PaneCheck(False, reason)
-        if profile.stable_check and previous is not None and text != previous:
-            return PaneCheck(False, "busy")
-        previous = text
-    return PaneCheck(True, "")
-
-
 def pane_alive(ref: PaneRef) -> bool:
     """True when the registered server and pane (same pids) still exist."""
     try:
-        state, _reason = _query(ref)
+        state, _reason = query(ref)
     except TmuxError:
         return False
     return state is not None
@@ -219,8 +176,8 @@ def capture(ref: PaneRef, lines: int = 40) -> str:
     """
     if lines < 1:
         raise ValueError(f"lines must be >= 1, got {lines}")
-    state, reason = _query(ref)
-    text = _capture_raw(ref) if state is not None else None
+    state, reason = query(ref)
+    text = capture_raw(ref) if state is not None else None
     if text is None:
         raise TmuxError(f"cannot capture {ref.pane_id}: {reason or 'pane gone'}")
     rows = text.rstrip("\n").split("\n")
@@ -232,14 +189,25 @@ def capture(ref: PaneRef, lines: int = 40) -> str:
 def peek(ref: PaneRef, profile: Profile, lines: int = 30) -> tuple[str | None, str]:
     """One look at a pane for display: (its last lines, or None when it is not the
     registered pane any more; "" when ready to be typed into, else why not)."""
-    state, reason = _query(ref)
-    text = _capture_raw(ref) if state is not None else None
+    state, reason = query(ref)
+    text = capture_raw(ref) if state is not None else None
     if state is None or text is None:
         return None, reason or "pane gone"
     rows = text.rstrip("\n").split("\n")
     while rows and not rows[-1].strip():
         rows.pop()
-    return "\n".join(rows[-lines:]), _ready_reason(state, profile, text)
+    return "\n".join(rows[-lines:]), ready_reason(state, profile, text)
+
+
+def type_literal(ref: PaneRef, text: str) -> bool:
+    """Type `text` as it is (`-l`: no key names; `--`: a leading '-' is text); True if sent."""
+    return run(ref.socket_path, "send-keys", "-t", ref.pane_id, "-l", "--", text).returncode == 0
+
+
+def send_key(ref: PaneRef, key: str, literal: bool = False) -> bool:
+    """Press `key` (a tmux key name, or with `literal` a character such as CR)."""
+    args = ["-l", "--", key] if literal else ["--", key]
+    return run(ref.socket_path, "send-keys", "-t", ref.pane_id, *args).returncode == 0
 
 
 def validate_line(line: str) -> None:
@@ -249,97 +217,6 @@ def validate_line(line: str) -> None:
     # tmux treats a trailing ';' in an argument as its command separator and drops it.
     if line.endswith(";"):
         raise ValueError("delivery line must not end with ';'")
-
-
-_locks: dict[tuple[str, str], threading.Lock] = {}
-_locks_guard = threading.Lock()
-
-
-def _pane_lock(ref: PaneRef) -> threading.Lock:
-    key = (ref.socket_path, ref.pane_id)
-    with _locks_guard:
-        return _locks.setdefault(key, threading.Lock())
-
-
-def _changed_within(ref: PaneRef, baseline: str | None, seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while True:
-        now = _capture_raw(ref)
-        if now is not None and now != baseline:
-            return True
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(_POLL)
-
-
-def _failure(ref: PaneRef) -> str:
-    """Why a tmux call on the pane just failed, as a failed:<reason> outcome."""
-    _state, reason = _query(ref)
-    return f"failed:{reason or 'tmux error'}"
-
-
-class _Attempt:
-    submits: int = 0
-    typed: bool = False
-
-
-def _deliver_locked(ref: PaneRef, profile: Profile, line: str, attempt: _Attempt,
-                    on_intent: Callable[[], bool] | None) -> str:
-    check = check_pane(ref, profile)
-    if not check.ok:
-        kind = "failed" if check.reason in IDENTITY_REASONS else "deferred"
-        return f"{kind}:{check.reason}"
-    if on_intent is not None:
-        try:
-            if not on_intent():  # durably recorded before a single key is typed
-                return "skipped:superseded"
-        except Exception as exc:
-            return f"failed:cannot record intent ({type(exc).__name__}: {exc})"
-    attempt.typed = True
-    # -l: literal, so key names in the text are not interpreted; --: a leading '-' is text.
-    if _run(ref.socket_path, "send-keys", "-t", ref.pane_id, "-l", "--", line).returncode:
-        return _failure(ref)
-    # Agents ignore an Enter that arrives with pasted text, so submit separately, later.
-    time.sleep(profile.submit_delay)
-    typed = _capture_raw(ref)
-    for number, wait in enumerate(VERIFY_WAITS):
-        if number:
-            # Before re-sending, make sure the pane is still ours and not in copy mode, where
-            # the submit key would act on the copy-mode selection instead.
-            state, reason = _query(ref)
-            if state is None:
-                return f"failed:{reason}"
-            if state.in_mode:
-                return "failed:copy mode"
-        submit = _run(ref.socket_path, "send-keys", "-t", ref.pane_id, "--", profile.submit_key)
-        if submit.returncode:
-            return _failure(ref)
-        attempt.submits += 1
-        if _changed_within(ref, typed, wait):
-            return "delivered"
-    return "failed:not submitted"
-
-
-def deliver(ref: PaneRef, profile: Profile, line: str,
-            on_intent: Callable[[], bool] | None = None) -> Delivery:
-    """Type `line` into the pane and submit it, or explain why not; serialised per pane.
-
-    `on_intent` runs after every check passed and before anything is typed; if it returns
-    False (outcome "skipped:superseded") or raises, nothing is typed. `Delivery.typed`
-    says whether the line may have reached the pane.
-    """
-    validate_line(line)
-    start = time.monotonic()
-    attempt = _Attempt()
-    with _pane_lock(ref):
-        try:
-            outcome = _deliver_locked(ref, profile, line, attempt, on_intent)
-        except TmuxError:
-            # The watcher records outcomes; an unreachable tmux binary is one more failure.
-            outcome = "failed:tmux error"
-    latency_ms = round((time.monotonic() - start) * 1000)
-    return Delivery(outcome=outcome, latency_ms=latency_ms, submits=attempt.submits,
-                    typed=attempt.typed)
 
 
 def pane_from_env(env: Mapping[str, str], pane: str | None = None) -> PaneRef:
@@ -357,7 +234,7 @@ def pane_from_env(env: Mapping[str, str], pane: str | None = None) -> PaneRef:
         raise TmuxError("$TMUX_PANE is not set; pass the pane id (like %3) explicitly")
     if not _PANE_ID_RE.match(pane_id):
         raise TmuxError(f"pane must be a tmux pane id like %3, got {pane_id!r}")
-    result = _run(
+    result = run(
         socket_path, "display-message", "-p", "-t", pane_id, "#{pid}\t#{pane_id}\t#{pane_pid}"
     )
     if result.returncode != 0:

@@ -7,35 +7,24 @@ each pane is served one delivery at a time.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import threading
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 
 from talkroom import __version__
 from talkroom.core import clock, machine, stale
 from talkroom.core.errors import BadInput, StoreError, TalkError
 from talkroom.core.files import Folder
 from talkroom.core.lock import io_error
-from talkroom.core.model import IN_PROGRESS, Block, Conversation
-from talkroom.core.names import MODERATOR
 from talkroom.core.paths import Root
-from talkroom.core.store import Reader
-from talkroom.watch import tmux
+from talkroom.watch.dispatch import Dispatcher
 from talkroom.watch.heartbeat import claim, read_heartbeat, write_heartbeat
 from talkroom.watch.hostlock import HostLock
-from talkroom.watch.instruction import build_line, root_argument
-from talkroom.watch.profiles import BUILTIN_PROFILES, Profile, profiles_from_config
+from talkroom.watch.instruction import root_argument
+from talkroom.watch.profiles import Profile, profiles_from_config
 from talkroom.watch.receipts import (
-    DELIVERED,
-    NOT_SUBMITTED,
-    TYPING,
-    UNKNOWN,
-    Cursor,
     Receipt,
-    append_receipt,
 )
 from talkroom.watch.registry import Session, load_sessions, sessions_path
 from talkroom.watch.tracker import Tracker
@@ -61,13 +50,6 @@ class WatchEvent:
     def to_json(self) -> dict[str, object]:
         """The event as one JSON object."""
         return {"at": self.at, "event": self.kind, "text": self.text, **self.data}
-
-
-def assignment_id(block: Block) -> str:
-    """The assignment's id: its block id, or (older files) a hash of the block's text."""
-    if block.block_id:
-        return block.block_id
-    return "h" + hashlib.sha256((block.raw or block.body).encode()).hexdigest()[:15]
 
 
 class Watcher:
@@ -100,25 +82,14 @@ class Watcher:
         self.mode = self.tracker.mode
         self.started_at = ""
         self.last_heartbeat = ""
-        self.last_receipt: Receipt | None = None
         # What is wrong now, by what it stops: reading the root, the heartbeat, ... Each
         # recovers on its own: a read-only root must not flip "recovered" on every tick.
         self.errors: dict[str, str] = {}
-        self.sessions: dict[str, Session] = {}
         self._hostlock = HostLock(host, root.path)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._pool: ThreadPoolExecutor | None = None
-        self._cursor_lock = threading.Lock()
-        self._cursor: Cursor | None = None
-        self._inflight: set[Key] = set()
-        self._inflight_lock = threading.Lock()
-        self._recorded: dict[Key, tuple[str, float]] = {}
         self._sessions_sig: object = None
-        # Conversations whose current assignment may still need a local delivery.
-        self._candidates: dict[str, tuple[Conversation, str]] = {}
-        self._check_reader = Reader()  # the delivery threads' own: Reader is not thread-safe
-        self._check_lock = threading.Lock()
+        self.dispatch = Dispatcher(root, host, self.profiles, self._emit, self._fail, workers)
 
     # --- life cycle ---------------------------------------------------------------------
 
@@ -137,14 +108,11 @@ class Watcher:
         try:
             self.started_at = clock.iso(clock.now())
             claim(self.root, self.host, self._beat_fields())
-            self._cursor = Cursor(self.root, self.host)
-            self._recover_intents()
+            self.dispatch.start()
             self.tracker.start()
         except BaseException:
             self._hostlock.release()
             raise
-        self._pool = ThreadPoolExecutor(max_workers=self.workers,
-                                        thread_name_prefix="talkroom-deliver")
         self._emit("started", f"watching {self.root.path} for host {self.host} "
                    f"({self.mode}, pid {os.getpid()})", mode=self.mode, pid=os.getpid(),
                    root=str(self.root.path), host=self.host)
@@ -157,8 +125,7 @@ class Watcher:
         self.tracker.wake.set()
         if self._thread is not None:
             self._thread.join(timeout)
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
+        self.dispatch.stop()
         self.tracker.stop()
         if self._thread is not None:
             try:
@@ -168,6 +135,16 @@ class Watcher:
             self._emit("stopped", f"watcher for host {self.host} stopped")
         self._hostlock.release()
         self._thread = None
+
+    @property
+    def sessions(self) -> dict[str, Session]:
+        """This host's registered sessions, as last read."""
+        return self.dispatch.sessions
+
+    @property
+    def last_receipt(self) -> Receipt | None:
+        """The last delivery outcome recorded."""
+        return self.dispatch.last_receipt
 
     @property
     def running(self) -> bool:
@@ -226,25 +203,14 @@ class Watcher:
     def _tick(self) -> None:
         updates, removed = self.tracker.tick()
         for conv_id in removed:
-            self._candidates.pop(conv_id, None)
+            self.dispatch.forget(conv_id)
         for snap in updates:
-            self._consider(snap.conv_id, snap.conv if snap.readable else None)
+            self.dispatch.consider(snap.conv_id, snap.conv if snap.readable else None)
         if self._load_sessions():
             for conv_id, conv in self.tracker.conversations.items():
-                self._consider(conv_id, conv)
+                self.dispatch.consider(conv_id, conv)
         self._sweep_locks()
-        self._schedule()
-
-    def _consider(self, conv_id: str, conv: Conversation | None) -> None:
-        """Keep `conv` as a delivery candidate while its assignment names a local session."""
-        self._candidates.pop(conv_id, None)
-        if conv is None or conv.status != IN_PROGRESS:
-            return
-        block = conv.assignment()
-        if block is None or not any(t != MODERATOR and t in self.sessions for t in block.next
-                                    or ()):
-            return
-        self._candidates[conv_id] = (conv, assignment_id(block))
+        self.dispatch.schedule()
 
     def _load_sessions(self) -> bool:
         """Read this host's sessions.yaml if it changed; True when it did."""
@@ -266,7 +232,7 @@ class Watcher:
         if set(sessions) != set(self.sessions):
             self._emit("sessions", "sessions on this host: " + (", ".join(sorted(sessions))
                        or "none"), sessions=sorted(sessions))
-        self.sessions = sessions
+        self.dispatch.sessions = sessions
         return True
 
     def _sweep_locks(self) -> None:
@@ -288,108 +254,6 @@ class Watcher:
             for path in list(leftovers):
                 if stale.clear_leftover(folder, path.name):
                     leftovers.discard(path)
-
-    # --- deliveries -----------------------------------------------------------------------
-
-    def _schedule(self) -> None:
-        """Start a delivery for every local target of a candidate not yet handled."""
-        assert self._pool is not None and self._cursor is not None
-        for conv_id, (conv, aid) in list(self._candidates.items()):
-            block = conv.assignment()
-            pending = 0
-            for target in block.next if block and block.next else ():
-                session = self.sessions.get(target)
-                if target == MODERATOR or session is None:
-                    continue
-                key = (conv.id, aid, target)
-                with self._cursor_lock:
-                    if self._cursor.state(*key) is not None:
-                        continue
-                pending += 1
-                with self._inflight_lock:
-                    if key in self._inflight:
-                        continue
-                    self._inflight.add(key)
-                self._pool.submit(self._deliver, conv, aid, session)
-            if not pending:
-                del self._candidates[conv_id]  # every local target handled
-
-    def _deliver(self, conv: Conversation, aid: str, session: Session) -> None:
-        key = (conv.id, aid, session.name)
-        try:
-            self._deliver_one(conv, aid, session, key)
-        except Exception as exc:
-            self._fail("delivery", f"delivery to {session.name} failed: "
-                       f"{type(exc).__name__}: {exc}")
-        finally:
-            with self._inflight_lock:
-                self._inflight.discard(key)
-
-    def _deliver_one(self, conv: Conversation, aid: str, session: Session, key: Key) -> None:
-        assert conv.path is not None and self._cursor is not None
-        profile = self.profiles.get(session.agent) or BUILTIN_PROFILES["generic"]
-        try:
-            line = build_line(conv, session.name, conv.path, self.root.path)
-        except ValueError as exc:
-            self._record(conv, aid, session, f"failed:{exc}", None, typed=False)
-            return
-
-        def intent() -> bool:
-            # Still the current assignment? The moderator may have paused or moved on.
-            with self._check_lock:
-                now = self._check_reader.poll(conv.path).conv  # type: ignore[arg-type]
-            block = now.assignment() if now is not None else None
-            if now is None or now.status != IN_PROGRESS or block is None \
-                    or assignment_id(block) != aid:
-                return False
-            with self._cursor_lock:
-                assert self._cursor is not None
-                self._cursor.mark(conv.id, aid, session.name, TYPING)
-            return True
-
-        result = tmux.deliver(session.pane, profile, line, on_intent=intent)
-        if result.outcome.startswith("skipped"):
-            return  # nothing typed; the next look handles the new assignment
-        self._record(conv, aid, session, result.outcome, result.latency_ms, typed=result.typed)
-
-    def _record(self, conv: Conversation, aid: str, session: Session, outcome: str,
-                latency_ms: int | None, *, typed: bool) -> None:
-        key = (conv.id, aid, session.name)
-        if typed:
-            final = {"delivered": DELIVERED, "failed:not submitted": NOT_SUBMITTED}.get(
-                outcome, outcome.split(":", 1)[0])
-            with self._cursor_lock:
-                assert self._cursor is not None
-                self._cursor.mark(conv.id, aid, session.name, final)
-        else:
-            # Nothing was typed: retried on the next look; recorded when it changes.
-            last = self._recorded.get(key)
-            now = time.monotonic()
-            if last is not None and last[0] == outcome and now - last[1] < RECORD_EVERY:
-                return
-            self._recorded[key] = (outcome, now)
-        receipt = Receipt(self.host, clock.iso(clock.now()), conv.id, aid, conv.revision,
-                          session.name, session.pane.pane_id, outcome, latency_ms, typed)
-        append_receipt(self.root, self.host, receipt)
-        self.last_receipt = receipt
-        verb = outcome.split(":", 1)[0]
-        latency = f" in {latency_ms / 1000:.1f} s" if latency_ms is not None and typed else ""
-        self._emit(verb, f"{conv.id}: {outcome} for {session.name} "
-                   f"(pane {session.pane.pane_id}){latency}", **receipt.to_json())
-
-    def _recover_intents(self) -> None:
-        """Intents without an outcome: the last watcher died mid-typing. Never type again."""
-        assert self._cursor is not None
-        for conv_id, (aid, targets) in self._cursor.entries().items():
-            for target, value in targets.items():
-                if value.split(" ", 1)[0] != TYPING:
-                    continue
-                self._cursor.mark(conv_id, aid, target, UNKNOWN)
-                receipt = Receipt(self.host, clock.iso(clock.now()), conv_id, aid, 0, target,
-                                  "", "unknown:possibly delivered", None, True)
-                append_receipt(self.root, self.host, receipt)
-                self._emit("unknown", f"{conv_id}: a delivery to {target} was cut off; it may "
-                           "have been typed, so it is not typed again", **receipt.to_json())
 
     # --- heartbeat and events -------------------------------------------------------------
 

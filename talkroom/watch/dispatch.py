@@ -1,0 +1,210 @@
+"""Deliveries: which local sessions an assignment still owes a wake-up, one delivery at a
+time per pane on a small pool, the intent recorded before anything reaches the agent and
+the outcome after (docs/protocol.md section 6.3-6.4).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+from talkroom.core import clock
+from talkroom.core.model import IN_PROGRESS, Conversation, assignment_id
+from talkroom.core.names import MODERATOR
+from talkroom.core.paths import Root
+from talkroom.core.store import Reader
+from talkroom.watch import deliver as delivery
+from talkroom.watch import native
+from talkroom.watch.instruction import build_line
+from talkroom.watch.profiles import BUILTIN_PROFILES, Profile
+from talkroom.watch.receipts import (
+    DELIVERED,
+    NOT_SUBMITTED,
+    TYPING,
+    UNKNOWN,
+    Cursor,
+    Receipt,
+    append_receipt,
+)
+from talkroom.watch.registry import Session
+from talkroom.watch.tmux import query
+
+RECORD_EVERY = 60.0  # a deferral or failure is recorded when it changes, at most once a minute
+Key = tuple[str, str, str]  # conversation, assignment, target
+Emit = Callable[..., None]  # (kind, text, **data)
+
+
+class Dispatcher:
+    """Owes and delivers wake-ups for one host: candidates, the cursor, the pool."""
+
+    def __init__(self, root: Root, host: str, profiles: dict[str, Profile], emit: Emit,
+                 fail: Callable[[str, str], None], workers: int = 4) -> None:
+        self.root = root
+        self.host = host
+        self.profiles = profiles
+        self._emit = emit
+        self._fail = fail
+        self.workers = workers
+        self.sessions: dict[str, Session] = {}
+        self.last_receipt: Receipt | None = None
+        self._pool: ThreadPoolExecutor | None = None
+        self._cursor_lock = threading.Lock()
+        self._cursor: Cursor | None = None
+        self._inflight: set[Key] = set()
+        self._inflight_lock = threading.Lock()
+        self._recorded: dict[Key, tuple[str, float]] = {}
+        # Conversations whose current assignment may still need a local delivery.
+        self._candidates: dict[str, tuple[Conversation, str]] = {}
+        self._check_reader = Reader()  # the delivery threads' own: Reader is not thread-safe
+        self._check_lock = threading.Lock()
+
+    def start(self) -> None:
+        """Read the cursor (intents cut off by a crash become `unknown`), start the pool."""
+        self._cursor = Cursor(self.root, self.host)
+        self._recover_intents()
+        self._pool = ThreadPoolExecutor(max_workers=self.workers,
+                                        thread_name_prefix="talkroom-deliver")
+
+    def stop(self) -> None:
+        """Finish deliveries under way; start no new one."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def forget(self, conv_id: str) -> None:
+        """A conversation went away."""
+        self._candidates.pop(conv_id, None)
+
+    def consider(self, conv_id: str, conv: Conversation | None) -> None:
+        """Keep `conv` as a candidate while its assignment names a local session."""
+        self._candidates.pop(conv_id, None)
+        if conv is None or conv.status != IN_PROGRESS:
+            return
+        block = conv.assignment()
+        if block is None or not any(t != MODERATOR and t in self.sessions for t in block.next
+                                    or ()):
+            return
+        self._candidates[conv_id] = (conv, assignment_id(block))
+
+    def schedule(self) -> None:
+        """Start a delivery for every local target of a candidate not yet handled."""
+        assert self._pool is not None and self._cursor is not None
+        for conv_id, (conv, aid) in list(self._candidates.items()):
+            block = conv.assignment()
+            pending = 0
+            for target in block.next if block and block.next else ():
+                session = self.sessions.get(target)
+                if target == MODERATOR or session is None:
+                    continue
+                key = (conv.id, aid, target)
+                with self._cursor_lock:
+                    if self._cursor.state(*key) is not None:
+                        continue
+                pending += 1
+                with self._inflight_lock:
+                    if key in self._inflight:
+                        continue
+                    self._inflight.add(key)
+                self._pool.submit(self._deliver, conv, aid, session)
+            if not pending:
+                del self._candidates[conv_id]  # every local target handled
+
+    def _deliver(self, conv: Conversation, aid: str, session: Session) -> None:
+        key = (conv.id, aid, session.name)
+        try:
+            self._deliver_one(conv, aid, session, key)
+        except Exception as exc:
+            self._fail("delivery", f"delivery to {session.name} failed: "
+                       f"{type(exc).__name__}: {exc}")
+        finally:
+            with self._inflight_lock:
+                self._inflight.discard(key)
+
+    def _deliver_one(self, conv: Conversation, aid: str, session: Session, key: Key) -> None:
+        assert conv.path is not None and self._cursor is not None
+        profile = self.profiles.get(session.agent) or BUILTIN_PROFILES["generic"]
+        try:
+            line = build_line(conv, session.name, conv.path, self.root.path)
+        except ValueError as exc:
+            self._record(conv, aid, session, f"failed:{exc}", None, typed=False)
+            return
+
+        def intent() -> bool:
+            # Still the current assignment? The moderator may have paused or moved on.
+            with self._check_lock:
+                now = self._check_reader.poll(conv.path).conv  # type: ignore[arg-type]
+            block = now.assignment() if now is not None else None
+            if now is None or now.status != IN_PROGRESS or block is None \
+                    or assignment_id(block) != aid:
+                return False
+            with self._cursor_lock:
+                assert self._cursor is not None
+                self._cursor.mark(conv.id, aid, session.name, TYPING)
+            return True
+
+        if session.wake != "typed":
+            started = time.monotonic()
+            outcome = self._native(session, profile, line, intent)
+            if outcome is not None:
+                if not outcome.startswith("skipped"):
+                    self._record(conv, aid, session, outcome,
+                                 round((time.monotonic() - started) * 1000), typed=True,
+                                 path=session.wake)
+                return
+            with self._cursor_lock:  # nothing reached the agent: typing is still allowed
+                self._cursor.clear(conv.id, aid, session.name)
+        result = delivery.deliver(session.pane, profile, line, on_intent=intent)
+        if result.outcome.startswith("skipped"):
+            return  # nothing typed; the next look handles the new assignment
+        self._record(conv, aid, session, result.outcome, result.latency_ms, typed=result.typed)
+
+    def _native(self, session: Session, profile: Profile, line: str,
+                intent: Callable[[], bool]) -> str | None:
+        """Wake without typing; None when nothing could reach the agent (then type)."""
+        with delivery.pane_lock(session.pane):
+            state, _reason = query(session.pane)
+            if state is None:
+                return None  # not the registered pane: the typed path says why
+            send = native.inbox if session.wake == "inbox" else native.queue
+            return send(session, profile, line, intent)
+
+    def _record(self, conv: Conversation, aid: str, session: Session, outcome: str,
+                latency_ms: int | None, *, typed: bool, path: str = "typed") -> None:
+        key = (conv.id, aid, session.name)
+        if typed:
+            final = {"delivered": DELIVERED, "failed:not submitted": NOT_SUBMITTED}.get(
+                outcome, outcome.split(":", 1)[0])
+            with self._cursor_lock:
+                assert self._cursor is not None
+                self._cursor.mark(conv.id, aid, session.name, final)
+        else:
+            # Nothing was typed: retried on the next look; recorded when it changes.
+            last = self._recorded.get(key)
+            now = time.monotonic()
+            if last is not None and last[0] == outcome and now - last[1] < RECORD_EVERY:
+                return
+            self._recorded[key] = (outcome, now)
+        receipt = Receipt(self.host, clock.iso(clock.now()), conv.id, aid, conv.revision,
+                          session.name, session.pane.pane_id, outcome, latency_ms, typed, path)
+        append_receipt(self.root, self.host, receipt)
+        self.last_receipt = receipt
+        verb = outcome.split(":", 1)[0]
+        latency = f" in {latency_ms / 1000:.1f} s" if latency_ms is not None and typed else ""
+        self._emit(verb, f"{conv.id}: {outcome} for {session.name} "
+                   f"(pane {session.pane.pane_id}){latency}", **receipt.to_json())
+
+    def _recover_intents(self) -> None:
+        """Intents without an outcome: the last watcher died mid-typing. Never type again."""
+        assert self._cursor is not None
+        for conv_id, (aid, targets) in self._cursor.entries().items():
+            for target, value in targets.items():
+                if value.split(" ", 1)[0] != TYPING:
+                    continue
+                self._cursor.mark(conv_id, aid, target, UNKNOWN)
+                receipt = Receipt(self.host, clock.iso(clock.now()), conv_id, aid, 0, target,
+                                  "", "unknown:possibly delivered", None, True)
+                append_receipt(self.root, self.host, receipt)
+                self._emit("unknown", f"{conv_id}: a delivery to {target} was cut off; it may "
+                           "have been typed, so it is not typed again", **receipt.to_json())
+
