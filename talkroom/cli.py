@@ -59,6 +59,7 @@ class Parser(argparse.ArgumentParser):
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         kwargs.setdefault("formatter_class", _Formatter)
+        kwargs.setdefault("allow_abbrev", False)  # `--bod TEXT` is a typo, not `--body`
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.register("action", None, _Once)
         self.register("action", "store", _Once)
@@ -80,6 +81,7 @@ class Context:
         self._config: Config | None = None
         self.lenient_config = False  # doctor reports a bad config instead of stopping at it
         self.body_raw: bytes | None = None  # a body read for open/reply/inject, kept on failure
+        self.body_file: str | None = None  # or the file it was read from, which keeps it
         self.body_cut = False  # the body was longer than what was read of it
 
     @property
@@ -138,7 +140,9 @@ class Context:
             self.body_cut = len(raw) > STDIN_KEPT
         else:
             raw = b""
-        self.body_raw = raw
+        # A named --body-file stays where it is: that is where the body is kept.
+        self.body_raw = None if path not in (None, "-") else raw
+        self.body_file = path if path not in (None, "-") else None
         if required and not raw.strip():
             raise BadInput(
                 "no body: give --body TEXT, --body-file PATH, or pipe it on standard input"
@@ -195,6 +199,10 @@ def _read_body_file(path: str) -> bytes:
     if path == "-":
         return _read_capped(sys.stdin.buffer, STDIN_KEPT)
     try:
+        import stat
+
+        if stat.S_ISCHR(os.stat(path).st_mode) or stat.S_ISBLK(os.stat(path).st_mode):
+            raise BadInput(f"--body-file {path} is a device; give a file")
         with open(path, "rb") as fh:
             return _read_capped(fh, FILE_READ)  # the file itself stays: nothing is lost
     except FileNotFoundError:
@@ -874,7 +882,7 @@ def _command_in(argv: Sequence[str]) -> str | None:
     for arg in argv:
         if skip:
             skip = False
-        elif arg in ("--root", "--host"):
+        elif arg in ("--root", "--host", "--interval"):  # global options with a value
             skip = True
         elif not arg.startswith("-"):
             return arg
@@ -970,8 +978,8 @@ def _fail(message: str, code: int, ctx: Context | None, argv: list[str],
     """Say what went wrong in one inert line, after saving every body the command got."""
     from talkroom.core.sanitise import sanitise_line
 
-    if name in _BODY_COMMANDS:
-        message += _keep_bodies(ctx, argv)
+    if name in _BODY_COMMANDS or not any(name == n or name in a for n, a, *_ in COMMANDS):
+        message += _keep_bodies(ctx, argv)  # a mistyped command may have carried a body
     print(f"talkroom: {sanitise_line(message)}", file=sys.stderr)
     return code
 
@@ -995,6 +1003,8 @@ class _Inert:
 def _keep_bodies(ctx: Context | None, argv: list[str]) -> str:
     """Save the body (or every body) a failed command was given; the error's suffix."""
     # Failed before reading its body: from the command line, or standard input.
+    if ctx is not None and ctx.body_file is not None:
+        return f"; the body is still in {ctx.body_file}"
     read = ctx.body_raw if ctx is not None else None
     bodies = [b for b in ([read] if read is not None else _bodies_in(argv)) if b.strip()]
     if not bodies:
@@ -1009,22 +1019,26 @@ def _keep_bodies(ctx: Context | None, argv: list[str]) -> str:
         except OSError as exc:
             return (f"; the body could not be saved ({exc.strerror or exc}): "
                     f"{_where_body_is(ctx, argv)}")
-    return f"; saved to {', '.join(saved)}"
+    cut = ctx is not None and ctx.body_cut and read is not None
+    first = f"the first {len(read or b'') - 1} bytes of it " if cut else ""
+    return f"; {first}saved to {', '.join(saved)}"
 
 
 def _bodies_in(argv: list[str]) -> list[bytes]:
-    """Every --body value in argv, and standard input when it could be a body."""
+    """Every body in a command line that failed before reading it: `--body` values (also
+    mistyped, as `--bod`), and standard input when it could be one. A `--body-file` stays
+    where it is: no copy of it is made."""
     out: list[bytes] = []
-    from_stdin = not any(a == "--body" or a.startswith("--body=") for a in argv)
+    from_stdin = True
     for i, arg in enumerate(argv):
-        if arg == "--body" and i + 1 < len(argv):
-            out.append(argv[i + 1].encode("utf-8", "surrogateescape"))
-        elif arg.startswith("--body="):
-            out.append(arg[len("--body="):].encode("utf-8", "surrogateescape"))
-        elif arg in ("--body-file", "--body-file=-") or arg.startswith("--body-file="):
-            value = arg.split("=", 1)[1] if "=" in arg else (argv[i + 1] if i + 1 < len(argv)
-                                                             else "")
-            from_stdin = value == "-"  # a named file stays where it is
+        option, eq, value = arg.partition("=")
+        if len(option) >= 4 and "--body".startswith(option):
+            if not eq:
+                value = argv[i + 1] if i + 1 < len(argv) else ""
+            out.append(value.encode("utf-8", "surrogateescape"))
+            from_stdin = False
+        elif option == "--body-file":
+            from_stdin = (value if eq else argv[i + 1] if i + 1 < len(argv) else "") == "-"
     if from_stdin and not sys.stdin.isatty():
         try:
             out.append(_read_capped(sys.stdin.buffer, STDIN_KEPT))

@@ -21,7 +21,7 @@ from talkroom.watch import registry
 from talkroom.watch.heartbeat import read_heartbeats
 from talkroom.watch.receipts import ReceiptTail, append_receipt
 from talkroom.watch.tmux import PaneRef
-from tests.conftest import run_talkroom
+from tests.conftest import Talk, run_talkroom
 
 HOST = "test-host"
 SECRET = b"# the user's own file: talkroom must never write here\n"
@@ -210,3 +210,139 @@ def test_huge_files_from_another_host_cost_little(root: Root) -> None:
     assert exported.returncode == 0 and time.monotonic() - started < 10
     doctor = run_talkroom("--root", str(root.path), "doctor", timeout=60)
     assert b"host far" in doctor.stdout and b"limit" in doctor.stdout
+
+
+# --- races a hostile host can run (found by a hostile review) ---------------------------
+
+SWAPPER = r"""
+import ctypes, os, sys, time
+libc = ctypes.CDLL(None, use_errno=True)
+conv, victim, seconds = sys.argv[1], sys.argv[2], float(sys.argv[3])
+name, other = os.path.join(conv, ".zz.md.lock.deadbeef.done"), os.path.join(conv, ".zz-swap")
+def stock():
+    for p in (name, other):
+        if not os.path.lexists(p):
+            links = [q for q in (name, other) if os.path.lexists(q) and os.path.islink(q)]
+            os.mkdir(p) if links else os.symlink(victim, p)
+        if not os.path.islink(p):
+            for f in ("holder", "precious"):
+                try: open(os.path.join(p, f), "a").close()
+                except OSError: pass
+stock()
+end = time.time() + seconds
+while time.time() < end:
+    if libc.renameat2(-100, name.encode(), -100, other.encode(), 2) != 0:  # RENAME_EXCHANGE
+        stock()
+"""
+
+
+def test_a_folder_swapped_for_a_link_during_the_sweep_deletes_nothing_outside(
+        root: Root, tmp_path: Path) -> None:
+    # Another host swaps a leftover lock folder and a link to a folder of ours, again and
+    # again, while the watcher sweeps leftovers: nothing outside the root is removed.
+    _open(root)
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    for name in ("precious", "holder"):
+        (victim / name).write_text("mine")
+    swapper = subprocess.Popen([sys.executable, "-c", SWAPPER, str(root.conversations),
+                                str(victim), "12"])
+    watcher = subprocess.Popen([sys.executable, "-m", "talkroom", "--root", str(root.path),
+                                "--watch-only", "--poll", "--interval", "0.05"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        swapper.wait(timeout=60)
+    finally:
+        watcher.terminate()
+        watcher.wait(timeout=20)
+    assert sorted(p.name for p in victim.iterdir()) == ["holder", "precious"]
+
+
+def test_a_lock_replaced_by_a_link_while_its_writer_sleeps_gets_nothing(
+        talk: Talk, tmp_path: Path) -> None:
+    from talkroom.core import ops
+    from talkroom.core.lock import lock_path_for
+    from tests import pausing
+
+    conv_id = talk.open("--next", "beta")
+    path = talk.root.conversation(conv_id)
+    lock = lock_path_for(path)
+    out = tmp_path / "w.out"
+    steps = 0
+    for k in range(1, 200):  # the step right after the lock is taken
+        pid = pausing.fork_command(["--root", str(talk.root.path), "reply", conv_id, "--as",
+                                    "beta", "--next", "alpha", "--body", "late"], out,
+                                   stop_at=k)
+        if pausing.wait_stopped(pid) is not None:
+            pytest.fail("the writer never held the lock")
+        if lock.is_dir() and any(lock.iterdir()):
+            steps = k
+            break
+        pausing.kill(pid)
+    assert steps
+    nonce = next(lock.iterdir()).name
+    # The other host moves the lock aside, writes a turn, and plants a link to a folder of
+    # its own that holds the sleeping writer's nonce.
+    lock.rename(lock.with_name(lock.name + ".broken.evil.1.x"))
+    ops.run(ops.plan_moderate(talk.root, conv_id, "inject", moderator="mod", body="newer"),
+            "evil")
+    outside = tmp_path / "outside"
+    (outside / nonce).mkdir(parents=True)
+    lock.symlink_to(outside)
+    code = pausing.finish(pid)
+    assert list((outside / nonce).iterdir()) == [], "written through the planted link"
+    bodies = [b.body for b in store.load(path).blocks]
+    assert "newer" in bodies, "the newer turn was rolled back"
+    assert code != 0 or bodies.index("late") > bodies.index("newer")
+
+
+def test_a_zombie_lock_holder_is_dead(root: Root, tmp_path: Path) -> None:
+    conv_id = _open(root)
+    path = root.conversation(conv_id)
+    holder = tmp_path / "holder.py"
+    holder.write_text("import os, sys; from pathlib import Path; from talkroom.core.lock "
+                      "import FileLock\nFileLock(Path(sys.argv[1]), 'test-host').acquire()\n"
+                      "os._exit(0)\n")
+    parent = tmp_path / "parent.py"  # never reaps its child: a zombie holding the lock
+    parent.write_text("import subprocess, sys, time\n"
+                      "child = subprocess.Popen([sys.executable, sys.argv[1], sys.argv[2]])\n"
+                      "time.sleep(30)\n")
+    proc = subprocess.Popen([sys.executable, str(parent), str(holder), str(path)])
+    try:
+        deadline = time.monotonic() + 10
+        while not lock_path_for_dir(path).exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.3)
+        assert lock_path_for_dir(path).exists(), "the holder never took the lock"
+        started = time.monotonic()
+        result = run_talkroom("--root", str(root.path), "reply", conv_id, "--as", "b",
+                              "--next", "a", "--body", "x")
+        assert result.returncode == 0, result.stderr
+        assert time.monotonic() - started < 3
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def lock_path_for_dir(path: Path) -> Path:
+    from talkroom.core.lock import lock_path_for
+
+    return lock_path_for(path)
+
+
+def test_a_forged_heartbeat_naming_a_process_of_this_machine_keeps_no_watcher_off(
+        root: Root) -> None:
+    from talkroom.core import machine
+    from talkroom.watch.heartbeat import write_heartbeat
+
+    _open(root)
+    write_heartbeat(root, HOST, {"host": HOST, "pid": "1", "machine": machine.machine_id(),
+                                 "process start": machine.start_time(1),
+                                 "heartbeat": "2020-01-01T00:00:00Z"})
+    watcher = subprocess.Popen([sys.executable, "-m", "talkroom", "--root", str(root.path),
+                                "--watch-only"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert watcher.stdout is not None and "started" in watcher.stdout.readline()
+    finally:
+        watcher.terminate()
+        watcher.wait(timeout=20)

@@ -166,3 +166,29 @@ def test_an_older_files_latin_1_block_survives_a_write_byte_for_byte(root: Root)
     assert b"topic: caf\xe9 talk\n" in after  # and the topic
     shown = run_talkroom("--root", str(root.path), "show", "old-talk")
     assert b"Caf<0xE9> cr<0xE8>me" in shown.stdout
+
+
+@pytest.mark.parametrize("argv", [
+    ["reply", "{id}", "--as", "b", "--bod", "{body}", "--next", "a"],
+    ["reply", "{id}", "--as", "b", "--bo={body}", "--next", "a"],
+    ["rpely", "{id}", "--as", "b", "--next", "a", "--body", "{body}"],
+    ["--interval", "2", "reply", "{id}", "--as", "a", "--next", "b", "--body", "{body}"],
+], ids=["abbreviated", "abbreviated=", "misspelled command", "global option value"])
+def test_every_failed_command_line_keeps_its_body(root: Root, argv: list[str]) -> None:
+    conv_id = _open(root)
+    body = "IMPORTANT TEXT that must survive"
+    args = [a.format(id=conv_id, body=body) for a in argv]
+    result = run_talkroom("--root", str(root.path), *args)
+    err = result.stderr.decode()
+    assert result.returncode != 0, err
+    assert [p.read_text() for p in _saved(err)] == [body]
+
+
+def test_a_body_file_is_never_copied_half(root: Root, tmp_path: Path) -> None:
+    conv_id = _open(root)
+    big = tmp_path / "big.md"
+    big.write_text("x" * 2_700_000)
+    result = run_talkroom("--root", str(root.path), "reply", conv_id, "--as", "b", "--next",
+                          "a", "--body-file", str(big))
+    err = result.stderr.decode()
+    assert result.returncode == 2 and f"the body is still in {big}" in err and "saved" not in err

@@ -171,6 +171,15 @@ def test_a_damaged_cursor_never_types_a_line_again(talk: Talk, tmux_server: Tmux
 
     run_watcher(lambda: typed() == 2, 1.5)
     cursor = talk.root.host_dir(HOST) / "cursor.yaml"
+    older = cursor.read_bytes()
+    # A newer assignment is delivered; then an older copy of the cursor is put back.
+    conv_t = next(c for c in store.conversation_files(talk.root.conversations)
+                  if store.load(c).topic == "t")
+    talk("nudge", conv_t.stem)
+    run_watcher(lambda: typed() == 3, 1.5)
+    cursor.write_bytes(older)
+    run_watcher(None, 2.5)
+    assert typed() == 3, "typed again after an older cursor was put back"
     for damage in ("garbage", "delete"):
         text = cursor.read_text().splitlines()
         target_lines = [i for i, line in enumerate(text) if line.startswith("      alpha:")]
@@ -181,7 +190,7 @@ def test_a_damaged_cursor_never_types_a_line_again(talk: Talk, tmux_server: Tmux
         else:
             cursor.unlink()
         run_watcher(None, 2.5)
-        assert typed() == 2, f"typed again after the cursor's {damage}"
+        assert typed() == 3, f"typed again after the cursor's {damage}"
 
 
 def test_a_read_only_root_is_one_error_not_one_per_heartbeat(talk: Talk,
@@ -261,3 +270,44 @@ def test_a_root_no_wake_up_line_can_name_is_refused(tmp_path: Path) -> None:
     register = run_talkroom("--root", str(root), "register", "beta", "--pane", "%1",
                             env={"TMUX": "/tmp/no-such-socket,1,0"})
     assert register.returncode == 2 and b"cannot carry" in register.stderr
+
+
+def test_a_registrar_stopped_past_the_stale_time_cannot_take_a_name_twice(
+        root: Root, tmp_path: Path) -> None:
+    import signal
+
+    stopper = tmp_path / "stopper.py"
+    stopper.write_text(
+        "import os, signal, sys\nfrom pathlib import Path\nfrom talkroom.watch import registry\n"
+        "from talkroom.watch.tmux import PaneRef\nfrom talkroom.core.paths import Root\n"
+        "real, calls = registry.hosts, []\n"
+        "def hosts(root):\n"
+        "    found = real(root)\n"
+        "    calls.append(1)\n"
+        "    if len(calls) == 1:  # checked: the name is free; now sleep, holding the lock\n"
+        "        os.kill(os.getpid(), signal.SIGSTOP)\n"
+        "    return found\n"
+        "registry.hosts = hosts\n"
+        "try:\n"
+        "    registry.register(Root(Path(sys.argv[1]), 't'), 'host-a', 'shared', 'claude',"
+        " PaneRef('/tmp/s', 1, '%1', 2))\n"
+        "except Exception as exc:\n"
+        "    print(type(exc).__name__, exc)\n    sys.exit(1)\n")
+    first = subprocess.Popen([sys.executable, str(stopper), str(root.path)],
+                             stdout=subprocess.PIPE, text=True)
+    wait_for(lambda: Path(f"/proc/{first.pid}/stat").read_text().split(") ")[1][0] == "T",
+             10, what="the first registrar to stop")
+    second = subprocess.run(
+        [sys.executable, "-c",
+         "import sys; from pathlib import Path; from talkroom.watch import registry;"
+         "from talkroom.watch.tmux import PaneRef; from talkroom.core.paths import Root;"
+         "registry.register(Root(Path(sys.argv[1]), 't'), 'host-b', 'shared', 'claude',"
+         " PaneRef('/tmp/s', 1, '%2', 3))", str(root.path)],
+        env={**os.environ, "TALKROOM_STALE_LOCK_SECONDS": "1"}, capture_output=True,
+        text=True, timeout=60)
+    assert second.returncode == 0, second.stderr
+    os.kill(first.pid, signal.SIGCONT)
+    out, _ = first.communicate(timeout=60)
+    owners = [h for h in ("host-a", "host-b") if "shared" in registry.load_sessions(root, h)]
+    assert owners == ["host-b"], (owners, out)
+    assert first.returncode == 1 and "registered on host host-b" in out

@@ -109,7 +109,7 @@ def test_a_writer_killed_at_commit_leaves_no_lock_in_the_way(root: Root, tmp_pat
     # The default stale time (60 s), no watcher: the next write, a separate process,
     # breaks the dead writer's lock at once because it names this machine and its pid.
     opened = run_talkroom("--root", str(root.path), "open", "--topic", "t", "--as", "a",
-                          "--with", "b", "--body", "hi")
+                          "--with", "b", "--max-turns", "1000", "--body", "hi")
     conv_id = opened.stdout.decode().split()[0]
     path = root.conversation(conv_id)
     steps_file = tmp_path / "steps"
@@ -240,3 +240,32 @@ def test_a_registration_killed_at_commit_blocks_no_one(root: Root, tmp_path: Pat
     registry.register(root, "test-host", "third", "claude", PaneRef("/tmp/s", 1, "%3", 4))
     assert time.monotonic() - started < 2
     assert set(registry.load_sessions(root, "test-host")) == {"first", "third"}
+
+
+def test_ctrl_c_at_any_step_of_a_reply_tells_the_truth(talk: Talk, tmp_path: Path) -> None:
+    # Interrupted before its turn is in the file: exit 130, the body saved. After: the
+    # turn stands and the command says so (a "failed" there would make its author resend).
+    import signal
+
+    steps = _steps_of_a_reply(talk, tmp_path)
+    seen = set()
+    for k in range(1, steps + 1):
+        conv_id = _open(talk)
+        out = tmp_path / f"i{k}.out"
+        pid = pausing.fork_command(["--root", str(talk.root.path), "reply", conv_id, "--as",
+                                    "w1", "--next", "alpha", "--body", W1_BODY], out,
+                                   stop_at=k)
+        if pausing.wait_stopped(pid) is not None:
+            continue
+        os.kill(pid, signal.SIGINT)
+        code = pausing.finish(pid)
+        text = out.read_text()
+        bodies = [b.body for b in store.load(talk.root.conversation(conv_id)).blocks]
+        if code == 0:
+            assert bodies.count(W1_BODY) == 1 and "added" in text, (k, text)
+        else:
+            assert code == 130 and W1_BODY not in bodies, (k, code, text)
+            assert "interrupted" in text and Path(text.rsplit("saved to ", 1)[1].strip()
+                                                  ).read_text() == W1_BODY
+        seen.add(code)
+    assert seen == {0, 130}

@@ -17,6 +17,7 @@ parsed without YAML or JSON: the helper pays for neither at start-up.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from talkroom.core.errors import Unreadable
@@ -24,8 +25,9 @@ from talkroom.core.files import read_capped, read_head
 from talkroom.core.model import Conversation
 
 KEEP = 16  # blocks remembered after each write
-TEXT_BUDGET = 512 * 1024  # bytes of their text kept (the newest first)
-CAP = 4 * 1024 * 1024  # a journal larger than this is not read
+TEXT_BUDGET = 16 * 256 * 1024  # their text, newest first: 16 bodies of the largest size
+LOST_BUDGET = 8 * 1024 * 1024  # text of lost blocks kept (the newest first)
+CAP = 16 * 1024 * 1024  # a journal is never written larger, nor read past this
 LOST_KEPT_FOR = 7 * 86400.0  # a lost block's text stays this long
 LOST_SHOWN_FOR = 86400.0  # and is shown as a problem this long
 
@@ -134,6 +136,17 @@ def load_for_write(conv: Conversation) -> Journal | None:
     return load(conv.path)
 
 
+def unreadable(conv_path: Path) -> bool:
+    """True when a journal is there but cannot be read (too large, damaged, not a file)."""
+    path = journal_path(conv_path)
+    if not os.path.lexists(path):
+        return False
+    try:
+        return parse(read_capped(path, CAP, what="the journal")) is None
+    except (OSError, Unreadable):
+        return True
+
+
 def load(conv_path: Path) -> Journal | None:
     """The journal of a conversation file; None when it has none (or it cannot be read)."""
     try:
@@ -173,6 +186,11 @@ def after_commit(journal: Journal | None, before: Conversation | None, new: Conv
                 newly.append(entry)
             if now - (entry.noticed or now) < LOST_KEPT_FOR:
                 lost.append(entry)
+        budget = LOST_BUDGET  # the newest keep their text; the journal stays readable
+        for entry in sorted(lost, key=lambda e: -(e.noticed or 0)):
+            if len(entry.text) > budget:
+                entry.text = b""
+            budget -= len(entry.text)
     kept: list[Entry] = []
     budget = TEXT_BUDGET
     for block in reversed(new.blocks):
@@ -195,7 +213,11 @@ def shown(entries: list[Entry], now: float) -> list[Entry]:
 
 
 def describe(entry: Entry, path: Path) -> str:
-    """`a turn (Reply -- beta @ ...) vanished from the file; its text is in <journal>`."""
-    return (f"a committed block ({entry.heading()}) is no longer in the file (replaced "
-            f"outside talkroom, e.g. by an editor); its text is kept in {journal_path(path)}")
-
+    """`a committed block (Reply -- beta @ ...) is no longer in the file ...; its text is
+    kept in <journal>` (or says plainly that its text could not be kept)."""
+    where = (f"its text is kept in {journal_path(path)}" if entry.text else
+             f"its text could not be kept (over the journal's {TEXT_BUDGET >> 20} MiB); "
+             "the agent that wrote it may have it")
+    heading = entry.heading() or entry.block_id
+    return (f"a committed block ({heading}) is no longer in the file (replaced outside "
+            f"talkroom, e.g. by an editor); {where}")

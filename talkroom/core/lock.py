@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import errno
 import os
+import stat
 import time
 from pathlib import Path
+from typing import Any
 
 from talkroom.core import clock, machine
 from talkroom.core.errors import StoreError
@@ -81,11 +83,13 @@ class FileLock:
         self.folder: Folder | None = None
         self.held = False
         self.lost = False  # broken while we held it: our holder stays, naming us
+        self.committed: Any = None  # what was renamed over the target, once it was
         self.broken: list[Path] = []  # stale locks this writer renamed aside
         mid, pid, start = machine.me()
         self.holder = Holder(host, pid, clock.iso(clock.now()), mid, start, token())
         self._tmp = f"{self.lock.name}.{self.holder.nonce}.new"
         self._mine = f"{self.lock.name}/{self.holder.nonce}"  # ours while the lock is
+        self._own_id: tuple[int, int] = (0, 0)  # our folder's device and inode
 
     def acquire(self) -> None:
         """Take the lock, backing off with jitter until the deadline."""
@@ -139,26 +143,28 @@ class FileLock:
         try:
             folder.mkdir(self._tmp)
             folder.mkdir(own)
+            st = folder.lstat(own)
+            self._own_id = (st.st_dev, st.st_ino)
             folder.write_new(f"{own}/{HOLDER}", self.holder.line(), sync=False)
         except OSError as exc:
             self._unprepare(folder)
             raise io_error(exc, self.lock) from None
 
     def _unprepare(self, folder: Folder) -> None:
-        remove_own(folder, f"{self._tmp}/{self.holder.nonce}")
-        try:
-            folder.rmdir(self._tmp)
-        except OSError:
-            pass
+        remove_own(folder, self._tmp, self.holder.nonce)
 
-    def place(self, data: bytes, target: str, *, sync: bool = True) -> None:
+    def place(self, data: bytes, target: str, *, sync: bool = True, done: Any = None) -> None:
         """Write `data` into the lock and rename it over `target` in the same folder;
         raises LockLost if the lock was broken, leaving `target` untouched."""
         assert self.folder is not None and self.held
-        new = f"{self._mine}/{target.lstrip('.')}.new"
+        new = f"{self._mine}/{target.rsplit('/', 1)[-1].lstrip('.')}.new"
         try:
+            self._check_mine()
             self.folder.write_new(new, data, sync=sync)
+            self._check_mine()
             self.folder.rename(new, target)  # by path: the fence
+            if done is not None:
+                self.committed = done
         except FileNotFoundError:
             self.lost = True
             raise LockLost(f"the lock on {self.path.name} was broken while this writer "
@@ -172,9 +178,22 @@ class FileLock:
         if sync:
             self.folder.fsync()
 
-    def commit(self, data: bytes) -> None:
-        """Replace the target file with `data` (fsync'd), if the lock is still ours."""
-        self.place(data, self.path.name)
+    def _check_mine(self) -> None:
+        """The lock is still a folder (not a link planted in its place) and the path to
+        ours leads to the folder we made (FileNotFoundError otherwise: the lock is lost)."""
+        assert self.folder is not None
+        try:
+            top, mine = self.folder.lstat(self.lock.name), self.folder.lstat(self._mine)
+        except OSError:
+            raise FileNotFoundError(self._mine) from None
+        if not (stat.S_ISDIR(top.st_mode) and stat.S_ISDIR(mine.st_mode)) or \
+                (mine.st_dev, mine.st_ino) != self._own_id:
+            raise FileNotFoundError(self._mine)
+
+    def commit(self, data: bytes, what: Any = True) -> None:
+        """Replace the target file with `data` (fsync'd), if the lock is still ours;
+        `committed` is `what` from the moment the rename is done."""
+        self.place(data, self.path.name, done=what)
 
     def release(self) -> None:
         """Give the lock up (after a commit, a refusal or an error)."""

@@ -29,15 +29,20 @@ def machine_id() -> str:
     return _machine
 
 
-def start_time(pid: int) -> str:
-    """The process's start time in clock ticks since boot ("" if unknown or gone)."""
+def _stat_fields(pid: int) -> list[bytes]:
+    """The fields of /proc/<pid>/stat after the command name ([] if unknown or gone)."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as fh:
             data = fh.read(4096)
     except OSError:
-        return ""
+        return []
     # The command name (field 2) may hold spaces and parentheses: split after the last ')'.
-    fields = data[data.rfind(b")") + 2:].split()
+    return data[data.rfind(b")") + 2:].split()
+
+
+def start_time(pid: int) -> str:
+    """The process's start time in clock ticks since boot ("" if unknown or gone)."""
+    fields = _stat_fields(pid)
     return fields[19].decode("ascii", "replace") if len(fields) > 19 else ""
 
 
@@ -53,8 +58,21 @@ def alive(machine: str, pid: int, started: str) -> bool | None:
         return False
     except PermissionError:
         pass  # exists, another user's
-    now = start_time(pid)
+    fields = _stat_fields(pid)
+    if fields and fields[0] in (b"Z", b"X"):
+        return False  # exited, not yet reaped by its parent
+    now = fields[19].decode("ascii", "replace") if len(fields) > 19 else ""
     return not (started and now and now != started)
+
+
+def runs_talkroom(pid: int) -> bool:
+    """True when the process's command line names talkroom (a heartbeat file can name any
+    pid of this machine; only a talkroom process can be its watcher)."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            return b"talkroom" in fh.read(16384)
+    except OSError:
+        return False
 
 
 def pid_alive(pid: int) -> bool:

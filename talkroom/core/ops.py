@@ -70,7 +70,7 @@ def run(plan: Plan, host: str) -> Outcome:
     broken: list[Path] = []
     lost: list[journal.Entry] = []
     conv = store.write(plan.path, plan.block_id, plan.change, host=host, create=plan.create,
-                       broken=broken, lost=lost)
+                       broken=broken, lost=lost, notes=plan.notes)
     return Outcome(conv, plan.notes, broken, lost)
 
 

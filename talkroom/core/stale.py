@@ -17,7 +17,7 @@ from pathlib import Path
 
 from talkroom.core import machine
 from talkroom.core.errors import Unreadable
-from talkroom.core.files import Folder, read_capped
+from talkroom.core.files import Folder, LinkRefused, read_capped
 
 DEFAULT_STALE_AFTER = 60.0
 HOLDER = "holder"
@@ -283,25 +283,9 @@ def clear_leftover(folder: Folder, name: str) -> bool:
         alive = holder.alive() if holder is not None else None
         if alive or (alive is None and _filesystem_age(folder, st.st_mtime) < LEFTOVER_AGE):
             return False
-    try:
-        with os.scandir(folder.path / name) as entries:
-            inside = [(e.name, e.is_dir(follow_symlinks=False))
-                      for _, e in zip(range(8), entries, strict=False)]
-    except OSError:
-        return False
-    for entry, is_dir in inside:
-        if is_dir:
-            remove_own(folder, f"{name}/{entry}")
-        else:
-            try:
-                folder.unlink(f"{name}/{entry}")
-            except OSError:
-                pass
-    try:
-        folder.rmdir(name)
-    except OSError:
-        return False
-    return True
+    # `.new`: <nonce>/holder inside; `.done` (a released writer's own folder): holder.
+    inner = name.rsplit(".", 2)[-2] if name.endswith(".new") else ""
+    return remove_own(folder, name, inner)
 
 
 def read_holder_in(own: Path) -> Holder | None:
@@ -312,15 +296,41 @@ def read_holder_in(own: Path) -> Holder | None:
         return None
 
 
-def remove_own(folder: Folder, name: str) -> None:
-    """Remove a writer's own folder (its holder, then itself); leftovers are swept later."""
+def remove_own(folder: Folder, name: str, inner: str = "") -> bool:
+    """Remove a writer's own folder `name` (and its subfolder `inner`): only the `holder`
+    file talkroom put there, through descriptors opened without following links, so a
+    folder swapped for a link meanwhile leads nowhere; True when it is gone. Anything
+    else inside (a `.fuse_hidden` file) keeps it, for a later sweep."""
     try:
-        folder.unlink(f"{name}/{HOLDER}")
-    except OSError:
-        pass
+        own = folder.child(name)
+    except (OSError, LinkRefused):
+        return False
+    try:
+        if inner:
+            try:
+                sub = own.child(inner)
+            except (OSError, LinkRefused):
+                sub = None
+            if sub is not None:
+                _unlink_quietly(sub, HOLDER)
+                sub.close()
+                try:
+                    own.rmdir(inner)
+                except OSError:
+                    pass
+        else:
+            _unlink_quietly(own, HOLDER)
+    finally:
+        own.close()
     try:
         folder.rmdir(name)
     except OSError:
+        return False
+    return True
+
+
+def _unlink_quietly(folder: Folder, name: str) -> None:
+    try:
+        folder.unlink(name)
+    except OSError:
         pass
-
-

@@ -221,6 +221,7 @@ def write(
     timeout: float = DEFAULT_TIMEOUT,
     broken: list[Path] | None = None,
     lost: list[journal.Entry] | None = None,
+    notes: list[str] | None = None,
 ) -> Conversation:
     """The one write path: lock, read fresh, check, write, replace, read back.
 
@@ -232,42 +233,77 @@ def write(
     for _attempt in range(5):
         lock = FileLock(path, host, timeout)
         try:
-            with lock:
-                current = _read_current(path, create)
-                if current is not None and block_id in current.block_ids:
-                    return current  # a retried write that already landed
-                new = change(current)
-                if current is not None and new.revision <= current.revision:
-                    raise AssertionError("a change must raise the revision")
-                data = render(new)
-                check_writable(new, data)
-                previous = journal.load_for_write(current) if current is not None else None
-                try:
-                    lock.commit(data)
-                except LockLost:
-                    continue  # stopped past the stale time: read again and decide again
-                _journal(lock, path, previous, current, new, data, lost)
+            return _write_once(lock, path, block_id, change, create, lost, notes)
+        except KeyboardInterrupt:
+            if not lock.committed:
+                raise
+            # Ctrl-C came after the rename: the turn is in the file, and saying it failed
+            # would make its author send it again.
+            new = lock.committed
+            new.path, new.id, new.trailer_ok = path, path.name[:-3], True
+            return new
+        except _Again as again:
+            create = create and not again.landed
         finally:
             if broken is not None:
                 broken.extend(lock.broken)
-        back = _read_back(path, new, data)
-        if back is not None and block_id in back.block_ids:
-            return back
-        create = False
     raise StoreError(f"{path}: the write did not read back after 5 tries; check the talk root")
+
+
+class _Again(Exception):
+    """The lock was lost before the commit, or the write did not read back: try again."""
+
+    def __init__(self, landed: bool = False) -> None:
+        super().__init__()
+        self.landed = landed  # the file exists now (it was created, or is being)
+
+
+def _write_once(lock: FileLock, path: Path, block_id: str, change: Change, create: bool,
+                lost: list[journal.Entry] | None, notes: list[str] | None) -> Conversation:
+    with lock:
+        current = _read_current(path, create)
+        if current is not None and block_id in current.block_ids:
+            return current  # a retried write that already landed
+        new = change(current)
+        if current is not None and new.revision <= current.revision:
+            raise AssertionError("a change must raise the revision")
+        data = render(new)
+        check_writable(new, data)
+        previous = journal.load_for_write(current) if current is not None else None
+        try:
+            lock.commit(data, new)
+        except LockLost:
+            raise _Again from None  # stopped past the stale time: read and decide again
+        _journal(lock, path, previous, current, new, data, lost, notes)
+    back = _read_back(path, new, data)
+    if back is None or block_id not in back.block_ids:
+        raise _Again(landed=True)
+    return back
 
 
 def _journal(lock: FileLock, path: Path, previous: journal.Journal | None,
              current: Conversation | None, new: Conversation, data: bytes,
-             lost: list[journal.Entry] | None) -> None:
-    """Record what was committed; a journal that cannot be written costs only detection."""
+             lost: list[journal.Entry] | None, notes: list[str] | None) -> None:
+    """Record what was committed; a journal that cannot be written costs only detection.
+    One that cannot be read is moved aside, never written over: it may hold lost text."""
     from talkroom.core import clock
 
+    name = journal.journal_path(path).name
+    if previous is None and current is not None and journal.unreadable(path):
+        aside = f"{name}.{int(clock.now())}.unread"
+        try:
+            assert lock.folder is not None
+            lock.folder.rename(name, aside, attempts=1)
+            if notes is not None:
+                notes.append(f"the journal {journal.journal_path(path)} could not be read; "
+                             f"it is kept as {aside} and a new one is started")
+        except OSError:
+            return  # leave it be: better no journal than losing the old one's text
     record, newly = journal.after_commit(previous, current, new, data, clock.now())
     if lost is not None:
         lost.extend(newly)
     try:
-        lock.place(record.render(), journal.journal_path(path).name, sync=False)
+        lock.place(record.render(), name, sync=False)
     except (OSError, StoreError):
         pass
 

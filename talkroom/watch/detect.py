@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
+import weakref
 from pathlib import Path
 
 from talkroom.core.names import NAME_RE
@@ -114,6 +116,27 @@ class Poller:
         return changed, removed
 
 
+_SOURCES: weakref.WeakSet[EventSource] = weakref.WeakSet()
+
+
+class _Overflow(logging.Handler):
+    """watchdog reports a full inotify queue only in its log (raw on stderr, where it would
+    garble the console): every event source takes it as a reason to rescan instead."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        for source in list(_SOURCES):
+            source.overflowed = True
+            source.wake()
+
+
+def _listen_for_overflows(source: EventSource) -> None:
+    _SOURCES.add(source)
+    log = logging.getLogger("watchdog")
+    if not any(isinstance(h, _Overflow) for h in log.handlers):
+        log.addHandler(_Overflow(logging.WARNING))
+        log.propagate = False
+
+
 class EventSource:
     """watchdog events for one folder, collected until the watcher asks for them."""
 
@@ -145,6 +168,8 @@ class EventSource:
                     if path and is_conversation(os.path.basename(path)):
                         source.add(Path(path))
 
+        self.overflowed = False  # inotify dropped events: the next look must be a full one
+        _listen_for_overflows(self)
         self._observer = Observer()
         self._observer.daemon = True
         # Only writes, renames and deletions: on Linux this narrows the inotify mask, so our
@@ -158,6 +183,10 @@ class EventSource:
         """Note a changed path and wake the watcher."""
         with self._lock:
             self._paths.add(path)
+        self._wake.set()
+
+    def wake(self) -> None:
+        """Wake whoever waits for changes."""
         self._wake.set()
 
     def take(self) -> set[Path]:

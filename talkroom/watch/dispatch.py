@@ -172,13 +172,7 @@ class Dispatcher:
     def _record(self, conv: Conversation, aid: str, session: Session, outcome: str,
                 latency_ms: int | None, *, typed: bool, path: str = "typed") -> None:
         key = (conv.id, aid, session.name)
-        if typed:
-            final = {"delivered": DELIVERED, "failed:not submitted": NOT_SUBMITTED}.get(
-                outcome, outcome.split(":", 1)[0])
-            with self._cursor_lock:
-                assert self._cursor is not None
-                self._cursor.mark(conv.id, aid, session.name, final)
-        else:
+        if not typed:
             # Nothing was typed: retried on the next look; recorded when it changes.
             last = self._recorded.get(key)
             now = time.monotonic()
@@ -187,8 +181,16 @@ class Dispatcher:
             self._recorded[key] = (outcome, now)
         receipt = Receipt(self.host, clock.iso(clock.now()), conv.id, aid, conv.revision,
                           session.name, session.pane.pane_id, outcome, latency_ms, typed, path)
+        # The receipt first: were the cursor to fail now (damaged, replaced), a restart
+        # still learns from the receipts that this line was typed.
         append_receipt(self.root, self.host, receipt)
         self.last_receipt = receipt
+        if typed:
+            final = {"delivered": DELIVERED, "failed:not submitted": NOT_SUBMITTED}.get(
+                outcome, outcome.split(":", 1)[0])
+            with self._cursor_lock:
+                assert self._cursor is not None
+                self._cursor.mark(conv.id, aid, session.name, final)
         verb = outcome.split(":", 1)[0]
         latency = f" in {latency_ms / 1000:.1f} s" if latency_ms is not None and typed else ""
         self._emit(verb, f"{conv.id}: {outcome} for {session.name} "

@@ -69,7 +69,8 @@ class Heartbeat:
         if here and theirs == here:
             if pid is None or pid == os.getpid():
                 return None
-            alive = machine.alive(theirs, pid, self.fields.get("process start", ""))
+            alive = machine.alive(theirs, pid, self.fields.get("process start", "")) and \
+                machine.runs_talkroom(pid)
             return f"pid {pid} on this machine" if alive else None
         if not self.alive():
             return None

@@ -180,11 +180,12 @@ class Cursor:
             data = b""
         except (OSError, Unreadable) as exc:
             why = exc.message if isinstance(exc, Unreadable) else exc.strerror
-            raise StoreError(f"cannot read {self.path}: {why}; fix or remove it") from None
+            raise StoreError(f"cannot read {self.path}: {why}; deliveries.jsonl keeps what "
+                             "was typed, so moving it away types nothing twice") from None
         parsed, self.damaged = parse_cursor(data)
         for conv_id, (assignment, targets) in typed_by_receipts(self.root, self.host).items():
             known = parsed.get(conv_id)
-            if known is None:
+            if known is None or _later(assignment, known[0]):  # an older cursor put back
                 parsed[conv_id] = (assignment, targets)
             elif known[0] == assignment:
                 parsed[conv_id] = (assignment, {**targets, **known[1]})
@@ -227,6 +228,13 @@ class Cursor:
         rendered = render_cursor(self.host, data)
         store.locked_update(self.path, lambda _current: rendered, host=self.host)
         self._data = data
+
+
+def _later(one: str, other: str) -> bool:
+    """True when assignment `one` came after `other`: block ids start with their time."""
+    if one.startswith("h") or other.startswith("h"):
+        return False  # an older file's hashed ids say nothing of time
+    return one.split("-", 1)[0] > other.split("-", 1)[0]
 
 
 _INDENTS = {2: "conversation", 4: "field", 6: "target"}

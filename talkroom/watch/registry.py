@@ -10,7 +10,7 @@ from talkroom.core import clock, store
 from talkroom.core.errors import BadInput, Refused, StoreError, Unreadable
 from talkroom.core.files import read_capped
 from talkroom.core.header import load_yaml, quote
-from talkroom.core.lock import FileLock
+from talkroom.core.lock import FileLock, LockLost
 from talkroom.core.names import NAME_RE, check_name
 from talkroom.core.paths import Root
 from talkroom.watch.tmux import PaneRef
@@ -131,6 +131,17 @@ def render_sessions(host: str, sessions: dict[str, Session]) -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
+def _read(path: Path) -> bytes | None:
+    """This host's sessions.yaml as it is (None when missing)."""
+    try:
+        return read_capped(path, SESSIONS_CAP, what="sessions.yaml")
+    except FileNotFoundError:
+        return None
+    except (OSError, Unreadable) as exc:
+        why = exc.message if isinstance(exc, Unreadable) else exc.strerror
+        raise StoreError(f"cannot read {path}: {why}") from None
+
+
 def load_sessions(root: Root, host: str) -> dict[str, Session]:
     """The sessions registered on `host` ({} when none)."""
     path = sessions_path(root, host)
@@ -180,16 +191,25 @@ def register(root: Root, host: str, name: str, agent: str, pane: PaneRef,
         return render_sessions(host, sessions)
 
     # One registration at a time in the whole root: two hosts registering one name at
-    # once would otherwise both find it free, and both keep it.
-    with FileLock(root.hosts / REGISTRY, host, depth=1, create_folders=True):
-        for other in hosts(root):
-            if other != host and name in _safe_load(root, other):
-                raise Refused(
-                    f"{name!r} is registered on host {other}; unregister it there "
-                    "or choose another name"
-                )
-        store.locked_update(sessions_path(root, host), update, host=host)
-    return session
+    # once would otherwise both find it free, and both keep it. The new sessions.yaml is
+    # committed through the registry lock's fence, so a registrar stopped past the stale
+    # time, whose registry lock was broken meanwhile, writes nothing.
+    path = sessions_path(root, host)
+    for _attempt in range(5):
+        with FileLock(root.hosts / REGISTRY, host, depth=1, create_folders=True) as fence:
+            for other in hosts(root):
+                if other != host and name in _safe_load(root, other):
+                    raise Refused(
+                        f"{name!r} is registered on host {other}; unregister it there "
+                        "or choose another name"
+                    )
+            with FileLock(path, host, depth=2, create_folders=True):  # this host's writers
+                try:
+                    fence.place(update(_read(path)), f"{host}/{SESSIONS_FILE}")
+                except LockLost:
+                    continue
+            return session
+    raise StoreError(f"{path}: the registry lock was broken under us 5 times; try again")
 
 
 def native_details(agent: str, env: dict[str, str]) -> tuple[str, str, str]:

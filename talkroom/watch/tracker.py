@@ -67,6 +67,8 @@ class Tracker:
         now_mono = time.monotonic()
         if forced is None:
             forced = now_mono >= self._next_rescan
+        if self._events is not None and self._events.overflowed:
+            self._events.overflowed, forced = False, True
         if forced:
             self._next_rescan = now_mono + self.rescan
         changed: set[Path] = set(self._unsettled)
