@@ -101,3 +101,33 @@ def test_the_console_shows_a_vanished_turn_as_a_problem(root: Root, tmp_path: Pa
     state.update_problems("test-host", time.time(), 600, 120)
     kinds = [p.kind for p in state.problems.get(conv_id, [])]
     assert "lost-turn" in kinds, state.problems
+
+
+def test_large_vanished_turns_keep_their_text(root: Root) -> None:
+    conv_id = _open(root)
+    path = root.conversation(conv_id)
+    before = path.read_bytes()
+    bodies = [f"B{n}-" + "x" * 200_000 for n in range(3)]
+    for n, body in enumerate(bodies):
+        who, nxt = ("b", "a") if n % 2 == 0 else ("a", "b")
+        run_talkroom("--root", str(root.path), "reply", conv_id, "--as", who, "--next", nxt,
+                     input=body.encode())
+    path.write_bytes(before)  # an editor puts the old copy back
+    lost = journal.check(store.load(path))
+    assert sorted(e.text.decode().split("\n")[3][:3] for e in lost) == ["B0-", "B1-", "B2-"]
+    doctor = run_talkroom("--root", str(root.path), "doctor")
+    assert b"its text is kept in" in doctor.stdout
+
+
+def test_a_journal_that_cannot_be_read_is_kept_aside_never_written_over(root: Root) -> None:
+    conv_id = _open(root)
+    path = root.conversation(conv_id)
+    record = journal.journal_path(path)
+    record.write_bytes(b"x" * (journal.CAP + 1))
+    result = run_talkroom("--root", str(root.path), "reply", conv_id, "--as", "b", "--next",
+                          "a", "--body", "fine")
+    assert result.returncode == 0, result.stderr
+    assert b"could not be read" in result.stdout
+    aside = [p for p in path.parent.iterdir() if p.name.startswith(record.name + ".")]
+    assert len(aside) == 1 and aside[0].stat().st_size == journal.CAP + 1
+    assert journal.load(path) is not None  # a fresh one
