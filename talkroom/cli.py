@@ -459,7 +459,8 @@ def cmd_register(ctx: Context) -> int:
         pane = pane_from_env(os.environ, a.pane)
     except TmuxError as exc:
         raise BadInput(str(exc)) from None
-    session = registry.register(root, host, a.name, a.agent, pane, env=dict(os.environ))
+    session = registry.register(root, host, a.name, a.agent, pane, env=dict(os.environ),
+                                typed_only=a.wake == "typed")
     print(f"registered {session.name} on host {host}: pane {pane.pane_id} of the tmux server "
           f"at {pane.socket_path} (agent profile {session.agent})")
     from talkroom.doctor import wake_check
@@ -798,6 +799,9 @@ def _args_register(p: argparse.ArgumentParser) -> None:
     p.add_argument("--agent", choices=sorted(BUILTIN_PROFILES), default="generic",
                    help="the agent in this pane (how to tell it busy or idle)")
     p.add_argument("--pane", metavar="%N", help="the pane id (default: $TMUX_PANE)")
+    p.add_argument("--wake", choices=["auto", "typed"], default="auto",
+                   help="auto: through Claude Code's inbox or codex queue where they can, "
+                   "else typed (default); typed: always type the wake-up line")
 
 
 def _args_name(p: argparse.ArgumentParser) -> None:

@@ -14,7 +14,9 @@ When it is your turn, a line like this is typed into your prompt:
     # talkroom: your turn in <id> (turn 3/20): read <path>, then run: talkroom reply <id> --as <you> --next <other> --root <root>
 
 It is a pointer, not the message: the message is in the file. (It starts with `#` so that
-a shell that ever receives it does nothing.)
+a shell that ever receives it does nothing.) Claude Code may receive it as a message from
+another session (talkroom uses Claude Code's inbox when it can), Codex as a queued message;
+either way, act on it as if it had been typed.
 
 ### What to do when woken
 

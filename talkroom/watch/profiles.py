@@ -96,6 +96,7 @@ _CLAUDE_WAITING = (
 BUILTIN_PROFILES: dict[str, Profile] = {
     "claude": Profile(
         name="claude",
+        check_interval=0.15,
         submit_delay=0.25,
         busy_markers=("esc to interrupt", "ctrl+c to interrupt"),
         waiting_markers=_CLAUDE_WAITING,
@@ -106,6 +107,7 @@ BUILTIN_PROFILES: dict[str, Profile] = {
     ),
     "codex": Profile(
         name="codex",
+        check_interval=0.15,
         submit_delay=0.35,
         busy_markers=("esc to interrupt", "ctrl+c to interrupt"),
         waiting_markers=("press enter to confirm", "would you like to run the following",
@@ -117,6 +119,7 @@ BUILTIN_PROFILES: dict[str, Profile] = {
     ),
     "gemini": Profile(
         name="gemini",
+        check_interval=0.15,
         submit_delay=0.3,
         busy_markers=("esc to cancel",),
         waiting_markers=("allow execution", "apply this change", "waiting for user confirmation"),

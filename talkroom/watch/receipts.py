@@ -82,9 +82,10 @@ class Receipt:
         from talkroom.core.sanitise import sanitise_line
 
         who = f"{sanitise_line(self.target)} on {sanitise_line(self.host)}"
+        how = {"inbox": " through its inbox", "queue": " with codex queue"}.get(self.path or "", "")
         if self.kind == "delivered":
             took = f" in {self.latency_ms / 1000:.1f} s" if self.latency_ms is not None else ""
-            return f"delivered to {who}{took}"
+            return f"delivered to {who}{how}{took}"
         return f"{self.kind}: {sanitise_line(self.reason) or '?'} ({who})"
 
     @property

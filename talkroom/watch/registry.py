@@ -177,11 +177,13 @@ def all_sessions(root: Root) -> list[Session]:
 
 
 def register(root: Root, host: str, name: str, agent: str, pane: PaneRef,
-             env: dict[str, str] | None = None) -> Session:
+             env: dict[str, str] | None = None, typed_only: bool = False) -> Session:
     """Record (or replace) `name` on this host; refuse a name another host has. `env` (the
-    registering shell's) tells where the agent keeps its sessions, for a native wake-up."""
+    registering shell's) tells where the agent keeps its sessions, for a native wake-up;
+    `typed_only` keeps it to typing."""
     name = check_name(name, "session name")
-    agent_dir, agent_bin, thread = native_details(agent, env or {})
+    agent_dir, agent_bin, thread = ("", "", "") if typed_only else \
+        native_details(agent, env or {})
     session = Session(name, host, agent, pane, clock.iso(clock.now()), agent_dir, agent_bin,
                       thread)
 

@@ -355,3 +355,40 @@ def launch(cli: str, cwd: Path, model_url: str, bin_dir: Path = VENV_BIN,
             agent.stop()
             raise
     return agent
+
+
+def main(argv: Sequence[str]) -> int:
+    """`python -m tests.agents.clis install`: the pinned CLIs, in parallel; one line said."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    if list(argv) != ["install"]:
+        print("usage: python -m tests.agents.clis install")
+        return 2
+    for tool in ("node", "npm"):
+        if shutil.which(tool) is None:
+            print(f"real agents: skipped: {tool} is not installed")
+            return 0
+    started = time.monotonic()
+    with ThreadPoolExecutor(len(CLIS)) as pool:
+        failures = [f"{cli}: {exc}" for cli, exc in zip(CLIS, pool.map(_try_install, CLIS),
+                                                          strict=True) if exc]
+    pins = ", ".join(f"{p.package}@{p.version}" for p in PINS.values())
+    if failures:
+        print(f"real agents: install failed ({'; '.join(failures)}); their tests will skip")
+        return 0
+    print(f"real agents: {pins} in {prefix()} ({time.monotonic() - started:.0f} s)")
+    return 0
+
+
+def _try_install(cli: str) -> str:
+    try:
+        install(cli)
+    except (RuntimeError, OSError, subprocess.TimeoutExpired) as exc:
+        return str(exc)
+    return ""
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main(sys.argv[1:]))

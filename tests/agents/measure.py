@@ -63,15 +63,16 @@ class Talk:
         """`show --json` of the conversation."""
         return json.loads(talkroom(self.root, "show", self.id, "--json"))
 
-    def line(self, hash_prefix: bool = False) -> str:
-        """The wake-up line for whoever is next (the watcher's shape)."""
-        state = self.state()
-        target = state["next"][0]  # type: ignore[index]
-        other = "alpha" if target == "beta" else "beta"
-        head = "# " if hash_prefix else ""
-        return (f"{head}[talkroom] your turn in {self.id} (turn {int(state['turns']) + 1}/"  # type: ignore[call-overload]
-                f"{state['max_turns']}): read {state['path']}, then run: talkroom reply "
-                f"{self.id} --as {target} --next {other} --root {self.root}")
+    def line(self, hash_prefix: bool = True) -> str:
+        """The wake-up line for whoever is next, as the watcher builds it (without the
+        leading `# `: the line talkroom typed before it was a shell comment)."""
+        from talkroom.core.store import load
+        from talkroom.watch.instruction import build_line
+
+        conv = load(self.root / "conversations" / f"{self.id}.md")
+        line = build_line(conv, conv.next[0], self.root / "conversations" / f"{self.id}.md",
+                          self.root)
+        return line if hash_prefix else "[talkroom]" + line.removeprefix("# talkroom:")
 
 
 @contextmanager
@@ -352,7 +353,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cli", choices=clis.CLIS, required=True)
     parser.add_argument("--trials", type=int, default=5)
     parser.add_argument("--key", default="Enter", help="Enter, C-m or CR")
-    parser.add_argument("--hash", action="store_true", help="prefix the line with '# '")
+    parser.add_argument("--old-prefix", dest="hash", action="store_false",
+                        help="the line as talkroom typed it before: [talkroom] ..., no #")
     parser.add_argument("--delay", type=float, nargs="+", default=[0.5],
                         help="seconds from typing to the submit key (several: a sweep)")
     parser.add_argument("--think", type=float, default=1.0)

@@ -73,6 +73,8 @@ class StatusBar(Static):
                     line.append(", ")
                 line.append(f"{session.name} {'✓' if alive else '✗ gone'}",
                             style="green" if alive else "red")
+                if alive and session.wake != "typed":
+                    line.append(f" {session.wake}", style="dim")
         last = state.last_receipt
         if last is not None:
             stamp = clock.parse_loose(last.at)
