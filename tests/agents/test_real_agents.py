@@ -5,12 +5,14 @@ over a human's draft; Claude Code and Codex are woken without typing where they 
 
 from __future__ import annotations
 
+import subprocess
 import time
 
 import pytest
 
+from talkroom.core.paths import Root as TalkRoot
 from tests.agents import clis
-from tests.agents.conftest import Room, wait
+from tests.agents.conftest import HOST, TALKROOM, Room, wait
 
 TURN = 60  # seconds a turn may take on a loaded 2-core machine
 
@@ -142,3 +144,46 @@ def test_three_real_agents_debate_to_the_budget_with_a_draft_in_one_composer(
     assert agents["alpha"].capture().count(draft) == 1  # the draft survived every turn
     time.sleep(1)
     assert room.conversation(conv_id)["turns"] == 8  # nobody wrote past the budget
+
+
+def test_claude_refusing_other_sessions_is_typed_to_instead(room: Room) -> None:
+    # A definite failure of the native path (nothing reached the agent): type instead.
+    room.agent("beta", "claude", settings={"crossSessionInbound": "refuse"})
+    conv_id = _open(room, "beta", "alpha")
+    room.start_watcher()
+    wait(lambda: _authors(room, conv_id) == ["beta"], TURN, "the reply")
+    assert _outcomes(room, "beta") == ["typed:delivered"]
+
+
+def test_claude_skipping_permissions_holds_the_message_for_a_person(room: Room) -> None:
+    agent = room.agent("beta", "claude", args=["--dangerously-skip-permissions"],
+                       settings={"skipDangerousModePermissionPrompt": True})
+    doctor = subprocess.run([*TALKROOM, "--root", str(room.root), "doctor"],
+                            capture_output=True, text=True, env=room.env, check=False)
+    assert "crossSessionInbound" in doctor.stdout, doctor.stdout
+    conv_id = _open(room, "beta", "alpha")
+    room.start_watcher()
+    wait(lambda: any("held" in o for o in _outcomes(room, "beta")), TURN, "the hold")
+    assert _authors(room, conv_id) == []  # waiting for a person; never typed as well
+    assert "your turn in" not in agent.composer()
+    time.sleep(3)  # however long it is held, nothing is typed in its stead
+    assert "your turn in" not in agent.composer() and _authors(room, conv_id) == []
+    assert [o for o in _outcomes(room, "beta") if not o.startswith("inbox:deferred:held")] == []
+
+
+def test_codex_with_an_unknown_thread_is_typed_to_instead(room: Room) -> None:
+    from talkroom.watch import registry
+
+    room.agent("beta", "codex")
+    sessions = registry.load_sessions(_root(room), HOST)
+    assert sessions["beta"].wake == "typed"
+    registry.note_thread(_root(room), HOST, "beta", "01a20000-0000-7000-8000-000000000000")
+    assert registry.load_sessions(_root(room), HOST)["beta"].wake == "queue"
+    conv_id = _open(room, "beta", "alpha")
+    room.start_watcher()
+    wait(lambda: _authors(room, conv_id) == ["beta"], TURN, "the reply")
+    assert _outcomes(room, "beta") == ["typed:delivered"]
+
+
+def _root(room: Room) -> TalkRoot:
+    return TalkRoot(room.root, "test")
