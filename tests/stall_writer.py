@@ -21,13 +21,13 @@ def main() -> None:
     commit = FileLock.commit
     stopped = False
 
-    def stop_then_commit(self: FileLock, data: bytes) -> None:
+    def stop_then_commit(self: FileLock, data: bytes, *args: object) -> None:
         nonlocal stopped
         if not stopped:
             stopped = True
             Path(marker).write_text(str(os.getpid()))
             os.kill(os.getpid(), signal.SIGSTOP)  # the lock is held here
-        commit(self, data)
+        commit(self, data, *args)
 
     FileLock.commit = stop_then_commit  # type: ignore[method-assign]
     plan = ops.plan_reply(Root(Path(root_dir), "test"), conv_id, author=name,

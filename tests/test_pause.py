@@ -228,7 +228,7 @@ def test_a_registration_killed_at_commit_blocks_no_one(root: Root, tmp_path: Pat
             "from talkroom.core.paths import Root\n"
             "real = files.Folder.rename\n"
             "def stop(self, src, dst, attempts=8):\n"
-            "    if dst == 'sessions.yaml': os.kill(os.getpid(), signal.SIGKILL)\n"
+            "    if dst.endswith('sessions.yaml'): os.kill(os.getpid(), signal.SIGKILL)\n"
             "    return real(self, src, dst, attempts)\n"
             "files.Folder.rename = stop\n"
             f"registry.register(Root(Path({str(root.path)!r}), 't'), 'test-host', 'second',"

@@ -229,10 +229,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_HEAD(self) -> None:
         """A liveness probe (Claude Code sends HEAD / at start)."""
+        self.server.owner.record(self, "HEAD", None, "ok")  # logged before it is answered
         self.send_response(200)
         self.send_header("Content-Length", "0")
         self.end_headers()
-        self.server.owner.record(self, "HEAD", None, "ok")
 
     def do_GET(self) -> None:
         """Model lists, the request log and anything else."""
