@@ -995,9 +995,12 @@ class _Inert:
         self._stream = stream
 
     def write(self, text: str) -> int:
-        from talkroom.core.sanitise import sanitise
+        if text.isascii() and text.replace("\n", "").replace("\t", "").isprintable():
+            self._stream.write(text)  # nothing to make inert (the usual output)
+        else:
+            from talkroom.core.sanitise import sanitise
 
-        self._stream.write(sanitise(text))
+            self._stream.write(sanitise(text))
         return len(text)
 
     def __getattr__(self, name: str) -> object:

@@ -21,7 +21,6 @@ import os
 import stat
 import time
 from pathlib import Path
-from typing import Any
 
 from talkroom.core import clock, machine
 from talkroom.core.errors import StoreError
@@ -83,7 +82,7 @@ class FileLock:
         self.folder: Folder | None = None
         self.held = False
         self.lost = False  # broken while we held it: our holder stays, naming us
-        self.committed: Any = None  # what was renamed over the target, once it was
+        self.committed: object = None  # what was renamed over the target, once it was
         self.broken: list[Path] = []  # stale locks this writer renamed aside
         mid, pid, start = machine.me()
         self.holder = Holder(host, pid, clock.iso(clock.now()), mid, start, token())
@@ -153,7 +152,7 @@ class FileLock:
     def _unprepare(self, folder: Folder) -> None:
         remove_own(folder, self._tmp, self.holder.nonce)
 
-    def place(self, data: bytes, target: str, *, sync: bool = True, done: Any = None) -> None:
+    def place(self, data: bytes, target: str, *, sync: bool = True, done: object = None) -> None:
         """Write `data` into the lock and rename it over `target` in the same folder;
         raises LockLost if the lock was broken, leaving `target` untouched."""
         assert self.folder is not None and self.held
@@ -190,7 +189,7 @@ class FileLock:
                 (mine.st_dev, mine.st_ino) != self._own_id:
             raise FileNotFoundError(self._mine)
 
-    def commit(self, data: bytes, what: Any = True) -> None:
+    def commit(self, data: bytes, what: object = True) -> None:
         """Replace the target file with `data` (fsync'd), if the lock is still ours;
         `committed` is `what` from the moment the rename is done."""
         self.place(data, self.path.name, done=what)

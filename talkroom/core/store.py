@@ -240,6 +240,7 @@ def write(
             # Ctrl-C came after the rename: the turn is in the file, and saying it failed
             # would make its author send it again.
             new = lock.committed
+            assert isinstance(new, Conversation)
             new.path, new.id, new.trailer_ok = path, path.name[:-3], True
             return new
         except _Again as again:
