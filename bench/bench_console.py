@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from talkroom.core import ops
+from talkroom.core import moderate, ops
 from talkroom.core.codec import render
 from talkroom.core.model import Block, Conversation
 from talkroom.core.paths import Root
@@ -141,7 +141,7 @@ async def write_to_screen(root_dir: str, writes: int) -> dict[str, float]:
         transcript = app.query_one(Transcript)
         for i in range(writes):
             who = "ada" if i % 2 == 0 else "linus"
-            plan = ops.plan_moderate(root, target, "inject", moderator="bench",
+            plan = moderate.plan_moderate(root, target, "inject", moderator="bench",
                                      body=f"measure {i}")
             before = len(transcript.query(BlockView))
             await asyncio.to_thread(ops.run, plan, "bench")

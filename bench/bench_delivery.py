@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from talkroom.core import ops
+from talkroom.core import moderate, ops
 from talkroom.core.codec import render
 from talkroom.core.model import Block, Conversation
 from talkroom.core.paths import Root
@@ -81,7 +81,7 @@ def latency(tmp: Path, poll: bool, rounds: int) -> dict[str, float]:
         try:
             for _ in range(rounds):
                 seen = count_lines(sock, pane)
-                plan = ops.plan_moderate(root, conv_id, "next", moderator="bench",
+                plan = moderate.plan_moderate(root, conv_id, "next", moderator="bench",
                                          next_=["agent"] if _ % 2 == 0 else ["agent", "x"])
                 ops.run(plan, HOST)
                 written = time.monotonic()

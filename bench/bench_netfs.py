@@ -25,7 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.bench_delivery import count_lines, listener, percentile, start_watcher, stop, tmux
-from talkroom.core import ops
+from talkroom.core import moderate, ops
 from talkroom.core.paths import Root
 from talkroom.watch import registry
 from tests.netfs import SshfsPair, netfs_unavailable_reason
@@ -51,7 +51,7 @@ def delivery(pair: SshfsPair, tmp: Path, rounds: int, interval: float) -> dict[s
         try:
             for i in range(rounds):
                 seen = count_lines(sock, pane)
-                plan = ops.plan_moderate(writer_root, conv_id, "next", moderator="bench",
+                plan = moderate.plan_moderate(writer_root, conv_id, "next", moderator="bench",
                                          next_=["agent"] if i % 2 == 0 else ["agent", "x"])
                 ops.run(plan, "host-a")
                 written = time.monotonic()

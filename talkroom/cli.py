@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
     from talkroom.core.config import Config
     from talkroom.core.model import Conversation
-    from talkroom.watch.receipts import Receipt
+    from talkroom.core.receipts import Receipt
 
 Handler = Callable[["Context"], int]
 
@@ -93,7 +93,7 @@ class Context:
             cfg = config.load(lenient=self.lenient_config)
             for warning in [] if self.lenient_config else cfg.warnings:
                 print(f"talkroom: warning: {warning}", file=sys.stderr)
-            stale.set_stale_after(cfg.get_float("stale_lock_seconds"))
+            stale.set_stale_after(cfg.settings.stale_lock_seconds)
             self._config = cfg
         return self._config
 
@@ -107,8 +107,8 @@ class Context:
             raise BadInput("--root is empty; give the talk root's folder, e.g. --root ~/talks")
         if flag or os.environ.get("TALKROOM_ROOT"):
             return find_root(flag)
-        configured = self.config["root"]
-        return find_root(None, configured if isinstance(configured, str) else None)
+        configured = self.config.settings.root
+        return find_root(None, configured)
 
     @property
     def host(self) -> str:
@@ -122,8 +122,8 @@ class Context:
         """The name on moderator blocks."""
         from talkroom.core.ops import moderator_name
 
-        configured = self.config["moderator"]
-        return moderator_name(configured if isinstance(configured, str) else None)
+        configured = self.config.settings.moderator
+        return moderator_name(configured)
 
     def read_body(self, required: bool) -> str:
         """The body from --body, --body-file or standard input (when it is not a terminal)."""
@@ -173,8 +173,8 @@ def check_profiles_and_theme(cfg: Config, *, lenient: bool = False, theme: bool 
     `cfg.errors`. Not run by the agents' commands: they use neither, and must start fast.
     """
     problems: list[str] = []
-    profiles = cfg["profiles"]
-    if isinstance(profiles, dict) and profiles:
+    profiles = cfg.settings.profiles
+    if profiles:
         from talkroom.watch.profiles import profiles_from_config
 
         try:
@@ -185,10 +185,10 @@ def check_profiles_and_theme(cfg: Config, *, lenient: bool = False, theme: bool 
     if theme and cfg.sources["theme"] != "default":
         from textual.theme import BUILTIN_THEMES
 
-        if cfg["theme"] not in BUILTIN_THEMES:
+        if cfg.settings.theme not in BUILTIN_THEMES:
             fix = ("fix the variable" if cfg.sources["theme"].startswith("$")
                    else "fix it ('talkroom config --edit')")
-            problems.append(f"{cfg.sources['theme']}: theme {cfg['theme']!r} is not one of "
+            problems.append(f"{cfg.sources['theme']}: theme {cfg.settings.theme!r} is not one of "
                             f"{', '.join(sorted(BUILTIN_THEMES))}; {fix}")
     if problems and not lenient:
         raise BadInput(problems[0])
@@ -290,9 +290,9 @@ def _note_codex_thread(ctx: Context, name: str) -> None:
 
 
 def _moderate(ctx: Context, action: str, **kwargs: object) -> int:
-    from talkroom.core import ops
+    from talkroom.core import moderate, ops
 
-    plan = ops.plan_moderate(ctx.root, ctx.args.id, action, moderator=ctx.moderator,
+    plan = moderate.plan_moderate(ctx.root, ctx.args.id, action, moderator=ctx.moderator,
                              **kwargs)  # type: ignore[arg-type]
     outcome = ops.run(plan, ctx.host)
     conv = outcome.conv
@@ -535,7 +535,7 @@ def _readable(ctx: Context, conv_id: str) -> Conversation:
 
 
 def _receipts_of(ctx: Context, conv_id: str) -> list[Receipt]:
-    from talkroom.watch.receipts import ReceiptTail
+    from talkroom.core.receipts import ReceiptTail
 
     return [r for r in ReceiptTail(ctx.root).poll() if r.conversation == conv_id]
 
@@ -638,9 +638,9 @@ def cmd_config(ctx: Context) -> int:
     rows = [("root", str(root.path), root.how), ("host", ctx.host,
             "--host" if getattr(a, "host", None) else "$TALKROOM_HOST"
             if os.environ.get("TALKROOM_HOST") else "the hostname")]
-    rows += [(s.key, cfg.values[s.key], cfg.sources[s.key]) for s in configuration.SETTINGS
+    rows += [(s.key, cfg[s.key], cfg.sources[s.key]) for s in configuration.SETTINGS
              if s.key != "root"]
-    if cfg.values["moderator"] is None:  # say what the default resolves to here
+    if cfg.settings.moderator is None:  # say what the default resolves to here
         rows = [("moderator", ctx.moderator, "default: your login name") if key == "moderator"
                 else (key, value, source) for key, value, source in rows]
     if a.json:
@@ -964,7 +964,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(devnull, stdout.fileno())
         return 141
     except OSError as exc:
-        from talkroom.core.lock import io_error
+        from talkroom.core.errors import io_error
 
         message = (io_error(exc, Path(exc.filename), "use") if exc.filename else
                    io_error(exc, Path("the output"), "write")).message

@@ -17,9 +17,10 @@ from talkroom.core.paths import Root
 from talkroom.core.sanitise import sanitise_line
 from talkroom.core.stale import read_broken
 from talkroom.core.store import Reader, conversation_files
+from talkroom.health import Facts, session_problem, watcher_down
 from talkroom.watch import registry
 from talkroom.watch.detect import is_network, mount_of
-from talkroom.watch.heartbeat import Heartbeat, heartbeat_path, read_heartbeat
+from talkroom.watch.heartbeat import heartbeat_path, read_heartbeat
 from talkroom.watch.hostlock import HostLock
 from talkroom.watch.tmux import pane_alive
 
@@ -76,7 +77,7 @@ def check_root(root: Root, config: Config) -> list[Check]:
                           "move that file away")]
     point, fstype, options = mount_of(root.path)
     network = is_network(root.path)
-    how = (f"polled every {config.get_float('poll_interval'):g} s" if network
+    how = (f"polled every {config.settings.poll_interval:g} s" if network
            else "changes arrive as filesystem events")
     checks = []
     try:
@@ -123,9 +124,11 @@ def check_sessions(root: Root, host: str) -> list[Check]:
         return [Check("sessions", False, str(exc), "fix or remove that file")]
     if not sessions:
         return [Check("sessions", True, f"none registered on {host}")]
+    facts = Facts(host, [(s, pane_alive(s.pane)) for s in sessions.values()], [], {}, [])
     checks = []
     for name, session in sorted(sessions.items()):
-        if not pane_alive(session.pane):
+        problem = session_problem("", name, facts, time.time())
+        if problem is not None and problem.kind == "pane-gone":
             checks.append(Check(f"session {name}", False,
                                 f"pane {session.pane.pane_id} is gone or not the registered one",
                                 f"run 'talkroom register {name}' in its pane, or "
@@ -191,17 +194,12 @@ def _my_watcher(root: Root, host: str) -> Check:
         return Check("watcher", False, f"pid {pid} holds the watcher lock but has written no "
                      "heartbeat", f"run doctor again in a few seconds; if this stays, stop pid "
                      f"{pid} and start 'talkroom --watch-only'")
-    if not beat.alive():
-        return Check("watcher", False, f"pid {pid} holds the watcher lock but its last beat was "
-                     f"{_ago(beat)}: it is stuck",
-                     f"stop pid {pid} and start 'talkroom --watch-only'")
+    down = watcher_down(beat, time.time())
+    if down is not None:
+        return Check("watcher", False, f"pid {pid} holds the watcher lock but has been {down}: "
+                     "it is stuck", f"stop pid {pid} and start 'talkroom --watch-only'")
     return Check("watcher", True, f"running (pid {pid}, {beat.mode}, last beat "
-                 f"{_ago(beat)})")
-
-
-def _ago(beat: Heartbeat) -> str:
-    age = beat.age()
-    return f"{age:.0f} s ago" if math.isfinite(age) else "at no readable time"
+                 f"{beat.age():.0f} s ago)")
 
 
 def _other_host(root: Root, other: str) -> list[Check]:
@@ -216,15 +214,14 @@ def _other_host(root: Root, other: str) -> list[Check]:
     beat = read_heartbeat(root, other)
     if beat is not None and not beat.stopped and not math.isfinite(beat.age()):
         beat = None  # no readable heartbeat time: as good as no file
+    down = watcher_down(beat, time.time())
     if beat is None and heartbeat_path(root, other).exists():
         checks.append(Check(name, False, f"{heartbeat_path(root, other)} cannot be read",
                             f"restart the watcher on {other}: it rewrites the file"))
-    elif beat is not None and beat.alive():
-        checks.append(Check(name, True, f"watcher beat {_ago(beat)}"))
+    elif beat is not None and down is None:
+        checks.append(Check(name, True, f"watcher beat {beat.age():.0f} s ago"))
     elif sessions:
-        state = ("never ran" if beat is None else "stopped" if beat.stopped
-                 else f"last beat {_ago(beat)}")
-        checks.append(Check(name, False, f"watcher {state}, but {sessions} session(s) there "
+        checks.append(Check(name, False, f"watcher {down}, but {sessions} session(s) there "
                             "wait for it", f"start 'talkroom --watch-only' on {other}"))
     elif beat is not None:
         checks.append(Check(name, True, "watcher not running; no sessions registered there"))
@@ -292,5 +289,5 @@ def run(root: Root, host: str, config: Config) -> list[Check]:
     if root.path.is_dir() and all(p.is_dir() or not p.exists()
                                   for p in (root.conversations, root.hosts)):
         checks += check_sessions(root, host) + check_watchers(root, host)
-        checks += check_files(root, config.get_float("stale_lock_seconds"))
+        checks += check_files(root, config.settings.stale_lock_seconds)
     return checks

@@ -18,10 +18,10 @@ from talkroom.core import clock
 from talkroom.core.errors import BadInput, StoreError
 from talkroom.core.model import CLOSED, Block, Conversation
 from talkroom.core.names import join_names
+from talkroom.core.receipts import Receipt
 from talkroom.core.sanitise import sanitise, sanitise_line
 from talkroom.core.views import action_text
 from talkroom.replay.timeline import Timeline
-from talkroom.watch.receipts import Receipt
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -6,14 +6,15 @@ receipts, broken locks); no Textual, no I/O.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 from talkroom.core import clock, journal
 from talkroom.core.model import CLOSED, IN_PROGRESS, Conversation, assignment_id
+from talkroom.core.receipts import Receipt
 from talkroom.core.sanitise import sanitise_line
 from talkroom.core.stale import BrokenLock
 from talkroom.watch.heartbeat import Heartbeat
-from talkroom.watch.receipts import Receipt
 from talkroom.watch.registry import Session
 
 WAITING_LIMIT_KEY = "waiting limit"  # a header key: this conversation's own threshold
@@ -78,7 +79,8 @@ def problems(conv: Conversation, facts: Facts, now: float) -> list[Problem]:
                                  f"{clock.age(now - since)} (limit {clock.age(limit)})",
                                  ("u", "n", "p")))
         for name in conv.agents_next:
-            found.extend(_session_problems(conv, name, facts, now))
+            if (problem := session_problem(conv.id, name, facts, now)) is not None:
+                found.append(problem)
         aid = assignment_id(block)
         for name in conv.agents_next:
             latest = _latest(facts.receipts.get((conv.id, aid), []), name)
@@ -109,24 +111,36 @@ def problems(conv: Conversation, facts: Facts, now: float) -> list[Problem]:
     return found
 
 
-def _session_problems(conv: Conversation, name: str, facts: Facts, now: float) -> list[Problem]:
+def session_problem(conv_id: str, name: str, facts: Facts, now: float) -> Problem | None:
+    """Why session `name` cannot be woken: not registered, its pane gone, or no watcher
+    beats on its host; None when it can. The console and doctor both ask this."""
     entry = facts.sessions.get(name)
     if entry is None:
-        return [Problem(conv.id, "unregistered", name,
-                        f"{name} is registered on no host: nobody will wake it", ("n",))]
+        return Problem(conv_id, "unregistered", name,
+                       f"{name} is registered on no host: nobody will wake it", ("n",))
     session, alive = entry
     if session.host == facts.host and alive is False:
-        return [Problem(conv.id, "pane-gone", name,
-                        f"{name}'s pane {session.pane.pane_id} is gone: register it again "
-                        "or set next", ("n",))]
-    beat = facts.heartbeats.get(session.host)
-    if beat is None or beat.stopped or not beat.alive(now):
-        when = "never" if beat is None else (
-            "stopped" if beat.stopped else f"for {clock.age(beat.age(now))}")
-        return [Problem(conv.id, "no-watcher", f"{session.host} {name}",
-                        f"no watcher heartbeat from {session.host}, which wakes {name} "
-                        f"({when})", ())]
-    return []
+        return Problem(conv_id, "pane-gone", name,
+                       f"{name}'s pane {session.pane.pane_id} is gone: register it again "
+                       "or set next", ("n",))
+    down = watcher_down(facts.heartbeats.get(session.host), now)
+    if down is not None:
+        return Problem(conv_id, "no-watcher", f"{session.host} {name}",
+                       f"no watcher heartbeat from {session.host}, which wakes {name} "
+                       f"({down})", ())
+    return None
+
+
+def watcher_down(beat: Heartbeat | None, now: float) -> str | None:
+    """None while a host's watcher beats; else how it is down, in a few words."""
+    if beat is None:
+        return "never ran"
+    if beat.stopped:
+        return "stopped"
+    if beat.alive(now):
+        return None
+    age = beat.age(now)
+    return f"silent for {clock.age(age)}" if math.isfinite(age) else "silent (no readable beat time)"
 
 
 def _latest(receipts: list[Receipt], target: str) -> Receipt | None:

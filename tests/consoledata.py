@@ -5,11 +5,11 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from talkroom.core import clock, ops
+from talkroom.core import clock, moderate, ops
 from talkroom.core.paths import Root
+from talkroom.core.receipts import Receipt, append_receipt
 from talkroom.watch import registry
 from talkroom.watch.heartbeat import write_heartbeat
-from talkroom.watch.receipts import Receipt, append_receipt
 from talkroom.watch.tmux import PaneRef
 
 NOW = "2026-11-21T14:00:00Z"  # the clock the console sees (TALKROOM_FAKE_NOW)
@@ -55,21 +55,21 @@ def build(path: Path) -> Root:
         ops.run(ops.plan_reply(root, conv_id, author=who, next_=[nxt], body=body,
                                close=close, now=at(minutes)), HOST)
 
-    def moderate(conv_id: str, action: str, minutes: float, **kwargs: object) -> None:
-        ops.run(ops.plan_moderate(root, conv_id, action, moderator="mod", now=at(minutes),
+    def act(conv_id: str, action: str, minutes: float, **kwargs: object) -> None:
+        ops.run(moderate.plan_moderate(root, conv_id, action, moderator="mod", now=at(minutes),
                                   **kwargs), HOST)  # type: ignore[arg-type]
 
     queue = open_("Which queue backend?", ["ada", "linus"], 0,
                   "Pick one: PostgreSQL, Redis or SQLite. One paragraph each, then converge.")
     reply(queue, "ada", "linus", QUEUE_BODY, 3)
     reply(queue, "linus", "ada", "Redis is faster, but we would need persistence we lack.", 6)
-    moderate(queue, "inject", 7, body="Keep it to **operations** cost, please.",
+    act(queue, "inject", 7, body="Keep it to **operations** cost, please.",
              next_=["ada"])
     reply(queue, "ada", "linus", "Then PostgreSQL: zero new services.", 9)
 
     paused = open_("Logging format", ["ada", "grace"], 10, "JSON lines or logfmt?")
     reply(paused, "ada", "grace", "JSON lines: every tool reads them.", 12)
-    moderate(paused, "pause", 13, body="waiting for the ops team")
+    act(paused, "pause", 13, body="waiting for the ops team")
 
     closed = open_("Test runner", ["linus", "grace"], 15, "pytest or unittest?")
     reply(closed, "linus", "grace", "pytest: fixtures and plain asserts.", 16)

@@ -8,8 +8,8 @@ from pathlib import Path
 from talkroom.core.codec import render
 from talkroom.core.model import Block, Conversation
 from talkroom.core.paths import Root
+from talkroom.core.receipts import Receipt, append_receipt
 from talkroom.watch.heartbeat import write_heartbeat
-from talkroom.watch.receipts import Receipt, append_receipt
 
 # What each would do if interpreted: quit the console on click, crash the markup parser,
 # open a link, write the clipboard, retitle the terminal, clear the screen, reverse text.

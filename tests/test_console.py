@@ -14,7 +14,7 @@ from talkroom.console.app import TalkroomApp
 from talkroom.console.screens.dialogs import WriteDialog
 from talkroom.console.widgets.conversation_list import ConversationList
 from talkroom.console.widgets.transcript import WINDOW, BlockView, Transcript
-from talkroom.core import config, ops, store
+from talkroom.core import config, moderate, ops, store
 from talkroom.core.paths import Root
 from tests import consoledata
 
@@ -105,7 +105,7 @@ async def test_inject_and_a_refusal_keeps_the_text(data: Root) -> None:
         area.insert("Please **converge** now.")
         # Someone closes the conversation while the moderator types.
         c = conv(data, "Which queue backend?")
-        ops.run(ops.plan_moderate(data, c.id, "close", moderator="other", body="elsewhere"),
+        ops.run(moderate.plan_moderate(data, c.id, "close", moderator="other", body="elsewhere"),
                 "other-host")
         await pilot.press("ctrl+s")
         await wait_until(pilot, lambda: app.screen.query_one("#error").display)
@@ -247,14 +247,14 @@ async def test_the_transcript_follows_unless_scrolled_up(data: Root) -> None:
         transcript = app.query_one(Transcript)
         # Markdown lays out over a few frames; under load "follows" must hold once it has
         await wait_until(pilot, lambda: transcript.is_vertical_scroll_end)
-        ops.run(ops.plan_moderate(data, c.id, "inject", moderator="mod", body="first"), "h")
+        ops.run(moderate.plan_moderate(data, c.id, "inject", moderator="mod", body="first"), "h")
         await wait_until(pilot, lambda: len(transcript.conv.blocks) == 14)
         await wait_until(pilot, lambda: transcript.is_vertical_scroll_end)
         await pilot.pause(0.2)
         assert transcript.is_vertical_scroll_end and transcript.unseen == 0
         transcript.scroll_home(animate=False)
         await pilot.pause()
-        ops.run(ops.plan_moderate(data, c.id, "inject", moderator="mod", body="second"), "h")
+        ops.run(moderate.plan_moderate(data, c.id, "inject", moderator="mod", body="second"), "h")
         # the count is the widget's; the label follows when the app handles Unseen
         await wait_until(pilot, lambda: transcript.unseen == 1
                          and app.query_one("#unseen").display)
@@ -284,7 +284,7 @@ async def test_needs_you_rises_to_the_top_and_rings_once(data: Root,
 
 async def test_a_long_conversation_mounts_a_window(data: Root) -> None:
     c = conv(data, "Which queue backend?")
-    ops.run(ops.plan_moderate(data, c.id, "extend", moderator="mod", by=200), "h")
+    ops.run(moderate.plan_moderate(data, c.id, "extend", moderator="mod", by=200), "h")
     for i in range(120):
         who, other = ("linus", "ada") if i % 2 == 0 else ("ada", "linus")
         ops.run(ops.plan_reply(data, c.id, author=who, next_=[other], body=f"turn {i}"), "h")
@@ -368,7 +368,7 @@ async def test_changes_arriving_under_an_open_dialog(data: Root) -> None:
         ops.run(ops.plan_reply(data, c.id, author="linus", next_=["ada"], body="meanwhile"),
                 "h")
         receipt_dir = data.host_dir("other-host")
-        from talkroom.watch.receipts import Receipt, append_receipt
+        from talkroom.core.receipts import Receipt, append_receipt
 
         append_receipt(data, "other-host", Receipt("other-host", consoledata.NOW, c.id,
                                                    c.blocks[-1].block_id, 9, "ada", "%9",

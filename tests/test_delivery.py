@@ -17,9 +17,9 @@ import pytest
 from talkroom.core import store
 from talkroom.core.machine import pid_alive
 from talkroom.core.paths import Root
+from talkroom.core.receipts import receipts_path
 from talkroom.watch import registry
 from talkroom.watch.instruction import build_line
-from talkroom.watch.receipts import receipts_path
 from talkroom.watch.watcher import Watcher, WatchEvent
 from tests.conftest import Talk, run_talkroom
 from tests.tmuxlib import TmuxServer, agent, wait_for, wait_idle_prompt

@@ -14,13 +14,13 @@ from textual.app import App
 from talkroom.console.app import TalkroomApp
 from talkroom.console.notify import BURST_SECONDS, Notifier
 from talkroom.console.screens.finder import PickerScreen
-from talkroom.core import clock, config, ops, store
+from talkroom.core import clock, config, moderate, ops, store
 from talkroom.core.model import Conversation
 from talkroom.core.paths import Root
+from talkroom.core.receipts import Receipt
 from talkroom.core.stale import BrokenLock, Holder, read_broken
 from talkroom.health import Facts, problems
 from talkroom.watch.heartbeat import Heartbeat
-from talkroom.watch.receipts import Receipt
 from talkroom.watch.registry import Session
 from talkroom.watch.tmux import PaneRef
 from tests.test_console import screen_text, started, wait_until
@@ -36,7 +36,7 @@ def conversation(root: Root, *, waiting_limit: str | None = None,
                          waiting_limit=waiting_limit, now=T0)
     conv = ops.open_conversation(root, plan, HOST).conv
     if next_ == "moderator":
-        ops.run(ops.plan_moderate(root, conv.id, "next", moderator="mod", next_=["moderator"],
+        ops.run(moderate.plan_moderate(root, conv.id, "next", moderator="mod", next_=["moderator"],
                                   now=T0), HOST)
         conv = store.load(root.conversation(conv.id))
     return conv
@@ -158,7 +158,7 @@ def test_a_lock_broken_as_stale_is_shown_with_its_host_for_an_hour(root: Root) -
     assert kinds(conv, facts(broken=broken), T0 + 3601) == []  # old news by now
     unwritten = problems(conv, facts(broken=[broken_lock(conv.id, T0, None)]), T0 + 5)
     assert "a write (its holder unknown) stopped" in unwritten[0].text
-    ops.run(ops.plan_moderate(root, conv.id, "close", moderator="mod", body="done",
+    ops.run(moderate.plan_moderate(root, conv.id, "close", moderator="mod", body="done",
                               now=T0), HOST)
     closed = store.load(root.conversation(conv.id))
     assert kinds(closed, facts(broken=broken), T0 + 600) == []

@@ -17,9 +17,9 @@ import pytest
 
 from talkroom.core import store
 from talkroom.core.paths import Root
+from talkroom.core.receipts import ReceiptTail, append_receipt
 from talkroom.watch import registry
 from talkroom.watch.heartbeat import read_heartbeats
-from talkroom.watch.receipts import ReceiptTail, append_receipt
 from talkroom.watch.tmux import PaneRef
 from tests.conftest import Talk, run_talkroom
 
@@ -88,7 +88,7 @@ def test_receipts_are_never_appended_through_a_link(root: Root, target: Path) ->
     folder.mkdir(parents=True)
     (folder / "deliveries.jsonl").symlink_to(target)
     from talkroom.core.errors import StoreError
-    from talkroom.watch.receipts import Receipt
+    from talkroom.core.receipts import Receipt
 
     with pytest.raises(StoreError, match="symbolic link"):
         append_receipt(root, HOST, Receipt(HOST, "2026-12-01T00:00:00Z", "c", "a", 1, "b",
@@ -260,7 +260,7 @@ def test_a_folder_swapped_for_a_link_during_the_sweep_deletes_nothing_outside(
 
 def test_a_lock_replaced_by_a_link_while_its_writer_sleeps_gets_nothing(
         talk: Talk, tmp_path: Path) -> None:
-    from talkroom.core import ops
+    from talkroom.core import moderate, ops
     from talkroom.core.lock import lock_path_for
     from tests import pausing
 
@@ -284,7 +284,7 @@ def test_a_lock_replaced_by_a_link_while_its_writer_sleeps_gets_nothing(
     # The other host moves the lock aside, writes a turn, and plants a link to a folder of
     # its own that holds the sleeping writer's nonce.
     lock.rename(lock.with_name(lock.name + ".broken.evil.1.x"))
-    ops.run(ops.plan_moderate(talk.root, conv_id, "inject", moderator="mod", body="newer"),
+    ops.run(moderate.plan_moderate(talk.root, conv_id, "inject", moderator="mod", body="newer"),
             "evil")
     outside = tmp_path / "outside"
     (outside / nonce).mkdir(parents=True)

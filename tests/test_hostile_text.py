@@ -15,7 +15,7 @@ import pytest
 from textual.widgets._toast import Toast
 
 from talkroom.console.app import TalkroomApp
-from talkroom.core import config, ops
+from talkroom.core import config, moderate, ops
 from tests import hostile
 from tests.ptyterm import Terminal
 
@@ -66,7 +66,7 @@ async def test_markup_in_every_field_is_text_whatever_is_pressed_or_clicked(
                 await pilot.press("escape")
                 await pilot.pause()
         # A change that needs the moderator: a toast names the hostile topic. Click it.
-        ops.run(ops.plan_moderate(root, live, "next", moderator="mod", next_=["moderator"]),
+        ops.run(moderate.plan_moderate(root, live, "next", moderator="mod", next_=["moderator"]),
                 hostile.HOST)
         app.tailer.wake()
         for _ in range(100):
@@ -100,7 +100,7 @@ def test_a_real_terminal_receives_no_sequence_from_the_files(tmp_path: Path) -> 
         for key in (b"n", b"i", b"p", b"c", b"P", b"d", b"?", b"/", b"R", b"v"):
             term.keys(key, 0.6)
             term.keys(b"\x1b", 0.6)
-        ops.run(ops.plan_moderate(root, live, "next", moderator="mod",
+        ops.run(moderate.plan_moderate(root, live, "next", moderator="mod",
                                   next_=["moderator"]), hostile.HOST)
         term.read(3.0)  # the toast, the bell
         assert term.alive(), "the console ended"

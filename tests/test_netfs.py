@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from talkroom.core import ops, stale, store
+from talkroom.core import moderate, ops, stale, store
 from talkroom.core.codec import parse
 from talkroom.core.paths import Root
 from talkroom.watch import registry
@@ -255,7 +255,7 @@ def test_the_mount_goes_away_under_a_running_watcher_and_console(
             wait_for(lambda: log.exists() and log.read_text().count("\n") == 1, 20,
                      what="the first delivery")
             run_console_through_an_outage(pair, root, conv_id)
-            ops.run(ops.plan_moderate(root, conv_id, "nudge", moderator="mod"), "host-a")
+            ops.run(moderate.plan_moderate(root, conv_id, "nudge", moderator="mod"), "host-a")
             wait_for(lambda: log.read_text().count("\n") == 2, 20,
                      what="the delivery after the mount came back")
             time.sleep(2.0)

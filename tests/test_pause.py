@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from talkroom.core import ops, stale, store
+from talkroom.core import moderate, ops, stale, store
 from talkroom.core.lock import lock_path_for
 from talkroom.core.paths import Root
 from tests import pausing
@@ -70,7 +70,7 @@ def test_a_writer_stopped_at_any_step_never_replaces_newer_turns(
         # While w1 sleeps, the moderator writes (breaking w1's lock once it is stale),
         # then another writer takes a fresh lock and sleeps holding it.
         on_top = k % 2 == 0  # even: w1 may still reply afterwards; odd: it may not
-        plan = ops.plan_moderate(talk.root, conv_id, "inject", moderator="mod",
+        plan = moderate.plan_moderate(talk.root, conv_id, "inject", moderator="mod",
                                  body=f"while w1 slept ({k})",
                                  next_=["w1"] if on_top else ["alpha"])
         ops.run(plan, "test-host")
@@ -98,7 +98,7 @@ def test_a_writer_stopped_at_any_step_never_replaces_newer_turns(
             outcomes["refused, body saved"] = outcomes.get("refused, body saved", 0) + 1
         # w3 died holding a lock unless w1 broke it: the next writer clears it at once.
         started = time.monotonic()
-        ops.run(ops.plan_moderate(talk.root, conv_id, "pause", moderator="mod"), "test-host")
+        ops.run(moderate.plan_moderate(talk.root, conv_id, "pause", moderator="mod"), "test-host")
         assert time.monotonic() - started < STALE + 1
         assert not lock_path_for(path).exists(), f"step {k}: a lock was left"
     print(f"{steps} steps: {outcomes}")

@@ -11,11 +11,11 @@ from textual.pilot import Pilot
 from talkroom.console.app import TalkroomApp
 from talkroom.console.screens.replay import ReplayScreen
 from talkroom.console.widgets.transcript import BlockView
-from talkroom.core import clock, config, ops, store
+from talkroom.core import clock, config, moderate, ops, store
 from talkroom.core.codec import parse
 from talkroom.core.paths import Root
+from talkroom.core.receipts import Receipt
 from talkroom.replay.timeline import Timeline
-from talkroom.watch.receipts import Receipt
 from tests import consoledata
 from tests.test_codec import LEGACY
 from tests.test_console import conv, screen_text, started, wait_until
@@ -23,7 +23,7 @@ from tests.test_snapshots import steady_cursors
 
 
 def receipts_of(root: Root, conv_id: str) -> list[Receipt]:
-    from talkroom.watch.receipts import ReceiptTail
+    from talkroom.core.receipts import ReceiptTail
 
     return [r for r in ReceiptTail(root).poll() if r.conversation == conv_id]
 
@@ -49,7 +49,7 @@ def test_states_follow_pause_resume_extend_and_close(data: Root) -> None:
     c = conv(data, "Release date")
     for action, kwargs in (("pause", {"body": "later"}), ("resume", {}),
                            ("extend", {"by": 2}), ("close", {"body": "Monday"})):
-        ops.run(ops.plan_moderate(data, c.id, action, moderator="mod", **kwargs), "h")
+        ops.run(moderate.plan_moderate(data, c.id, action, moderator="mod", **kwargs), "h")
     timeline = Timeline(store.load(data.conversation(c.id)), [])
     last_five = [(s.state.status, s.state.max_turns, s.state.paused_reason,
                   s.state.resolution, s.state.next) for s in timeline.steps[-5:]]

@@ -62,9 +62,9 @@ def test_the_index_reuses_what_did_not_change(data: Root) -> None:
     queue = conv(data, "Which queue backend?")
     first = index.texts(queue)
     assert index.texts(queue) is first
-    from talkroom.core import ops
+    from talkroom.core import moderate, ops
 
-    ops.run(ops.plan_moderate(data, queue.id, "inject", moderator="m", body="Zebra"), "h")
+    ops.run(moderate.plan_moderate(data, queue.id, "inject", moderator="m", body="Zebra"), "h")
     newer = store.load(data.conversation(queue.id))
     assert index.texts(newer) is not first and index.texts(newer)[-1] == "zebra"
 
@@ -129,10 +129,10 @@ def html_of(root: Root, topic: str) -> str:
 
 
 def test_html_export_is_inert_and_self_contained(data: Root) -> None:
-    from talkroom.core import ops
+    from talkroom.core import moderate, ops
 
     c = conv(data, "Which queue backend?")
-    ops.run(ops.plan_moderate(data, c.id, "inject", moderator="mod", body=(
+    ops.run(moderate.plan_moderate(data, c.id, "inject", moderator="mod", body=(
         "<script>alert(1)</script> <img src=x onerror=alert(2)> "
         "![t](http://evil.example/t.png) [j](javascript:alert(3)) [ok](https://example.com)")),
         "h")

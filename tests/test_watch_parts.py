@@ -12,13 +12,14 @@ import pytest
 from talkroom.core import store
 from talkroom.core.codec import parse
 from talkroom.core.paths import Root
+from talkroom.core.receipts import Receipt, ReceiptTail, append_receipt
 from talkroom.watch import registry
+from talkroom.watch.cursor import Cursor
 from talkroom.watch.detect import Poller, is_conversation, is_network, mount_of
 from talkroom.watch.heartbeat import read_heartbeats, write_heartbeat
 from talkroom.watch.hostlock import HostLock, WatcherBusy
 from talkroom.watch.instruction import build_line
 from talkroom.watch.profiles import BUILTIN_PROFILES, make_profile, profiles_from_config
-from talkroom.watch.receipts import Cursor, Receipt, ReceiptTail, append_receipt
 from talkroom.watch.tmux import PaneRef
 from tests.conftest import Talk
 
@@ -199,3 +200,47 @@ def test_local_disks_use_events() -> None:
     assert mount_of(Path("/"))[0] == "/"
     assert not is_network(Path("/tmp"))
     assert is_conversation("20261121-x.md") and not is_conversation(".x.md.lock")
+
+
+@pytest.mark.tmux
+def test_a_stopped_tmux_server_cannot_hang_the_driver(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # libtmux runs tmux with no timeout of its own; the driver's bound must still hold.
+    import signal
+    import threading
+
+    from talkroom.watch import tmux
+    from tests.tmuxlib import TmuxServer, need_tmux
+
+    need_tmux()
+    server = TmuxServer(tmp_path / "s")
+    server.start()
+    try:
+        ref = server.ref(server.pane(["sleep", "100000"]))
+        assert tmux.query(ref)[0] is not None  # answers while it runs (and libtmux is loaded)
+        monkeypatch.setattr(tmux, "TMUX_TIMEOUT", 0.5)
+        outcomes: list[str] = []
+
+        def calls() -> None:
+            for call in (lambda: tmux.query(ref), lambda: tmux.type_literal(ref, "-x")):
+                try:
+                    call()
+                    outcomes.append("answered")
+                except tmux.TmuxError as exc:
+                    outcomes.append(str(exc))
+
+        os.kill(ref.server_pid, signal.SIGSTOP)
+        try:
+            worker = threading.Thread(target=calls, daemon=True)
+            started = time.monotonic()
+            worker.start()
+            worker.join(timeout=10)
+            elapsed = time.monotonic() - started
+            assert not worker.is_alive(), "a stopped tmux server hung the driver"
+        finally:
+            os.kill(ref.server_pid, signal.SIGCONT)
+        said = f"tmux server at {ref.socket_path} did not answer within 0.5 s"
+        assert outcomes == [said, said] and elapsed < 5
+    finally:
+        server.kill()

@@ -40,16 +40,16 @@ from talkroom.console.widgets.conversation_list import ConversationList
 from talkroom.console.widgets.peek import PanePeek
 from talkroom.console.widgets.status import ConversationHeader, StatusBar, WatcherInfo
 from talkroom.console.widgets.transcript import Transcript
-from talkroom.core import clock, ops
+from talkroom.core import clock, moderate, ops
 from talkroom.core.config import Config
 from talkroom.core.errors import BadInput, TalkError
 from talkroom.core.model import CLOSED, IN_PROGRESS, PAUSED, Block, Conversation
 from talkroom.core.paths import Root
+from talkroom.core.receipts import Receipt
 from talkroom.core.sanitise import sanitise_line
 from talkroom.core.search import Hit, Index, search
 from talkroom.watch.hostlock import WatcherBusy
 from talkroom.watch.profiles import BUILTIN_PROFILES, profiles_from_config
-from talkroom.watch.receipts import Receipt
 from talkroom.watch.watcher import Watcher
 
 # Actions on the selected conversation, and the statuses they apply to.
@@ -148,22 +148,20 @@ class TalkroomApp(App[None]):
         self.hosts_loaded = False  # problems known at start are listed, not announced
         self._select_next: str | None = None
         self.peeker = Peeker(self.post_message)
-        self.notifier = Notifier(self, bell=bool(config["bell"]),
-                                 desktop=bool(config["desktop_notifications"]),
-                                 throttle=config.get_float("notify_throttle"))
+        self.notifier = Notifier(self, bell=config.settings.bell,
+                                 desktop=config.settings.desktop_notifications,
+                                 throttle=config.settings.notify_throttle)
         try:
-            self.profiles = profiles_from_config(
-                config["profiles"] if isinstance(config["profiles"], dict) else {})
+            self.profiles = profiles_from_config(config.settings.profiles)
         except ValueError:  # the command line refuses these; a caller that did not check
             self.profiles = dict(BUILTIN_PROFILES)  # still gets a console, and a watcher error
         self.tailer = Tailer(root, host, self.post_message, poll=poll,
-                             interval=config.get_float("poll_interval"),
-                             rescan=config.get_float("rescan_interval"))
+                             interval=config.settings.poll_interval,
+                             rescan=config.settings.rescan_interval)
         self._poll = poll
         self.sub_title = sanitise_line(subtitle or str(root.path))
-        theme = config["theme"]
-        self.theme = theme if isinstance(theme, str) and theme in self.available_themes \
-            else "textual-dark"
+        theme = config.settings.theme
+        self.theme = theme if theme in self.available_themes else "textual-dark"
 
     def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
                timeout: float | None = None, markup: bool = False) -> None:
@@ -217,14 +215,13 @@ class TalkroomApp(App[None]):
         self.tailer.stop()
 
     def _start_watcher(self) -> None:
-        profiles = self.config["profiles"]
         try:
             watcher = Watcher(
                 self.root, self.host, poll=self._poll,
-                interval=self.config.get_float("poll_interval"),
-                rescan=self.config.get_float("rescan_interval"),
-                heartbeat=self.config.get_float("heartbeat_interval"),
-                profiles=profiles if isinstance(profiles, dict) else None,
+                interval=self.config.settings.poll_interval,
+                rescan=self.config.settings.rescan_interval,
+                heartbeat=self.config.settings.heartbeat_interval,
+                profiles=self.config.settings.profiles,
                 on_event=lambda event: self.post_message(WatcherReport(event)),
             )
             watcher.start()
@@ -326,8 +323,8 @@ class TalkroomApp(App[None]):
         """
         before = {k: [p.text for p in v] for k, v in self.state.problems.items()}
         new = self.state.update_problems(self.host, clock.now(),
-                                         self.config.get_float("waiting_threshold"),
-                                         self.config.get_float("deferred_threshold"))
+                                         self.config.settings.waiting_threshold,
+                                         self.config.settings.deferred_threshold)
         if relist and set(before) != set(self.state.problems) and self.loaded:
             self._refresh_list()  # rows carry a ⚠ for conversations with problems
         if not quiet:
@@ -468,7 +465,7 @@ class TalkroomApp(App[None]):
 
     def _moderate(self, conv_id: str, action: str, **kwargs: object) -> Write:
         def write() -> None:
-            plan = ops.plan_moderate(self.root, conv_id, action, moderator=self.moderator,
+            plan = moderate.plan_moderate(self.root, conv_id, action, moderator=self.moderator,
                                      **kwargs)  # type: ignore[arg-type]
             ops.run(plan, self.host)
             self._wrote()
@@ -726,9 +723,8 @@ def run_console(root: Root, host: str, config: Config, *, watch: bool, poll: boo
                 subtitle: str = "", notes: list[str] | None = None,
                 replay: str | None = None) -> int:
     """Run the console until the user quits."""
-    moderator = config["moderator"]
     app = TalkroomApp(root, host, config, watch=watch, poll=poll,
-                      moderator=moderator if isinstance(moderator, str) else None,
+                      moderator=config.settings.moderator,
                       subtitle=subtitle, notes=notes, replay=replay)
     app.run()
     return app.return_code or 0

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from textual.message import Message
 
+from talkroom.core.receipts import Receipt
 from talkroom.core.stale import BrokenLock
 from talkroom.core.store import Snapshot
 from talkroom.watch.heartbeat import Heartbeat
-from talkroom.watch.receipts import Receipt
 from talkroom.watch.registry import Session
 from talkroom.watch.watcher import WatchEvent
 

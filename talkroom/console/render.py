@@ -15,9 +15,9 @@ from rich.text import Text
 from talkroom.core import clock
 from talkroom.core.model import Block, Conversation
 from talkroom.core.names import join_names
+from talkroom.core.receipts import Receipt
 from talkroom.core.sanitise import sanitise, sanitise_line
 from talkroom.core.views import action_text
-from talkroom.watch.receipts import Receipt
 
 AUTHOR_COLOURS = ("bold cyan", "bold magenta", "bold green", "bold yellow", "bold blue",
                   "bold red")

@@ -5,12 +5,12 @@ from __future__ import annotations
 from talkroom.core import clock
 from talkroom.core.model import CLOSED, IN_PROGRESS, PAUSED, Block, Conversation, assignment_id
 from talkroom.core.names import MODERATOR
+from talkroom.core.receipts import Receipt
 from talkroom.core.stale import BrokenLock
 from talkroom.core.store import Snapshot
 from talkroom.core.views import activity
 from talkroom.health import Facts, Problem, problems
 from talkroom.watch.heartbeat import Heartbeat
-from talkroom.watch.receipts import Receipt
 from talkroom.watch.registry import Session
 
 FILTERS = ("all", "live", "paused", "closed")

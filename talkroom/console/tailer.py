@@ -15,9 +15,9 @@ from talkroom.console.messages import (
     RootProblem,
 )
 from talkroom.core.paths import Root
+from talkroom.core.receipts import ReceiptTail
 from talkroom.watch import registry
 from talkroom.watch.heartbeat import read_heartbeats
-from talkroom.watch.receipts import ReceiptTail
 from talkroom.watch.tmux import pane_alive
 from talkroom.watch.tracker import Tracker
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from talkroom.core.errors import BadInput
@@ -39,7 +40,7 @@ def _name(text: str) -> str:
     return check_name(text, "moderator name")
 
 
-def _profiles(value: object) -> dict[str, dict[str, object]]:
+def _profiles(value: object) -> dict[str, dict[str, object]]:  # a mapping, not text
     if value == "":
         return {}
     if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
@@ -50,48 +51,69 @@ def _profiles(value: object) -> dict[str, dict[str, object]]:
 
 
 class Setting:
-    """One configuration key: its default, how to read it, its variable and what it means."""
+    """How one configuration key is read from text, its variable and what it means."""
 
-    __slots__ = ("default", "env", "help", "key", "parse")
+    __slots__ = ("env", "help", "key", "parse")
 
-    def __init__(self, key: str, default: object, parse: Callable[..., object],
-                 help: str, env: str | None = None) -> None:
+    def __init__(self, key: str, parse: Callable[[str], object], help: str,
+                 env: str | None = None) -> None:
         self.key = key
-        self.default = default
         self.parse = parse
         self.help = help
         self.env = env
 
+    @property
+    def default(self) -> object:
+        """The value in force when nothing sets this key."""
+        return getattr(Settings(), self.key)
+
+
+@dataclass
+class Settings:
+    """The effective settings, typed; the defaults are these fields' defaults."""
+
+    root: str | None = None
+    moderator: str | None = None
+    poll_interval: float = 1.0
+    rescan_interval: float = 30.0
+    heartbeat_interval: float = 5.0
+    stale_lock_seconds: float = 60.0
+    waiting_threshold: float = 600.0
+    deferred_threshold: float = 120.0
+    bell: bool = True
+    desktop_notifications: bool = True
+    notify_throttle: float = 30.0
+    theme: str = "textual-dark"
+    profiles: dict[str, dict[str, object]] = field(default_factory=dict)
+
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("root", None, _text, "the talk root (else --root, $TALKROOM_ROOT, nearest .talks)",
+    Setting("root", _text, "the talk root (else --root, $TALKROOM_ROOT, nearest .talks)",
             "TALKROOM_ROOT"),
-    Setting("moderator", None, _name, "the name on moderator blocks (default: your login name)",
+    Setting("moderator", _name, "the name on moderator blocks (default: your login name)",
             "TALKROOM_MODERATOR"),
-    Setting("poll_interval", 1.0, _seconds, "seconds between polls of a network talk root",
+    Setting("poll_interval", _seconds, "seconds between polls of a network talk root",
             "TALKROOM_POLL_INTERVAL"),
-    Setting("rescan_interval", 30.0, _seconds,
+    Setting("rescan_interval", _seconds,
             "seconds between forced re-reads of recently active files", "TALKROOM_RESCAN_INTERVAL"),
-    Setting("heartbeat_interval", 5.0, _seconds, "seconds between watcher heartbeats",
+    Setting("heartbeat_interval", _seconds, "seconds between watcher heartbeats",
             "TALKROOM_HEARTBEAT_INTERVAL"),
-    Setting("stale_lock_seconds", 60.0, _seconds,
+    Setting("stale_lock_seconds", _seconds,
             "a write lock unchanged this long is broken as stale", "TALKROOM_STALE_LOCK_SECONDS"),
-    Setting("waiting_threshold", 600.0, _seconds,
+    Setting("waiting_threshold", _seconds,
             "seconds `next` may wait before the console flags the conversation",
             "TALKROOM_WAITING_THRESHOLD"),
-    Setting("deferred_threshold", 120.0, _seconds,
+    Setting("deferred_threshold", _seconds,
             "seconds a delivery may stay deferred before it is flagged",
             "TALKROOM_DEFERRED_THRESHOLD"),
-    Setting("bell", True, _bool, "ring the terminal bell when something needs you",
-            "TALKROOM_BELL"),
-    Setting("desktop_notifications", True, _bool, "use notify-send where it exists",
+    Setting("bell", _bool, "ring the terminal bell when something needs you", "TALKROOM_BELL"),
+    Setting("desktop_notifications", _bool, "use notify-send where it exists",
             "TALKROOM_DESKTOP_NOTIFICATIONS"),
-    Setting("notify_throttle", 30.0, _seconds,
+    Setting("notify_throttle", _seconds,
             "seconds between two notifications about one conversation"),
-    Setting("theme", "textual-dark", _text, "the console's theme (textual-dark, textual-light)",
+    Setting("theme", _text, "the console's theme (textual-dark, textual-light)",
             "TALKROOM_THEME"),
-    Setting("profiles", {}, _profiles,
-            "agent profile overrides: {claude: {submit_delay: 0.8}, ...}"),
+    Setting("profiles", _profiles, "agent profile overrides: {claude: {submit_delay: 0.8}, ...}"),
 )
 BY_KEY = {s.key: s for s in SETTINGS}
 
@@ -99,27 +121,21 @@ BY_KEY = {s.key: s for s in SETTINGS}
 class Config:
     """Effective settings and where each one came from."""
 
-    def __init__(self, values: dict[str, object], sources: dict[str, str], path: Path,
+    def __init__(self, settings: Settings, sources: dict[str, str], path: Path,
                  warnings: list[str], errors: list[str] | None = None) -> None:
-        self.values = values
+        self.settings = settings
         self.sources = sources
         self.path = path
         self.warnings = warnings
         self.errors = errors or []  # only a lenient load keeps going past bad values
 
     def __getitem__(self, key: str) -> object:
-        return self.values[key]
-
-    def get_float(self, key: str) -> float:
-        """A seconds setting as a float."""
-        value = self.values[key]
-        assert isinstance(value, float)
-        return value
+        return getattr(self.settings, BY_KEY[key].key)
 
     def set_flag(self, key: str, value: object, flag: str) -> None:
         """Record a command-line flag's value; flags win over everything."""
         if value is not None:
-            self.values[key] = value
+            setattr(self.settings, BY_KEY[key].key, value)
             self.sources[key] = flag
 
 
@@ -167,7 +183,7 @@ def load(path: Path | None = None, env: Mapping[str, str] | None = None,
         if not lenient:
             raise
         raw, errors = {}, [exc.message]
-    values: dict[str, object] = {s.key: s.default for s in SETTINGS}
+    settings = Settings()
     sources = {s.key: "default" for s in SETTINGS}
     warnings = [
         f"{path}: unknown key {key!r} (known: {', '.join(BY_KEY)}); remove or rename it"
@@ -181,14 +197,14 @@ def load(path: Path | None = None, env: Mapping[str, str] | None = None,
                           "fix or unset the variable"))
         for value, where, source, fix in found:
             try:
-                values[setting.key] = _parse(setting, value)
+                setattr(settings, setting.key, _parse(setting, value))
                 sources[setting.key] = source
             except ValueError as exc:
                 message = f"{where}: {setting.key} {value!r} is not valid: {exc}; {fix}"
                 if not lenient:
                     raise BadInput(message) from None
                 errors.append(message)
-    return Config(values, sources, path, warnings, errors)
+    return Config(settings, sources, path, warnings, errors)
 
 
 def _parse(setting: Setting, value: object) -> object:

@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 from talkroom.core import clock, machine
-from talkroom.core.errors import StoreError
+from talkroom.core.errors import StoreError, io_error
 from talkroom.core.files import Folder, folder_of
 from talkroom.core.stale import (
     HOLDER,
@@ -225,22 +225,3 @@ class FileLock:
 
     def __exit__(self, *exc: object) -> None:
         self.release()
-
-
-_REASONS = {
-    errno.ENOSPC: "the disk is full; free space and try again",
-    errno.EROFS: "the talk root is read-only; mount it read-write or choose another --root",
-    errno.EACCES: "permission denied; check the talk root's permissions",
-    errno.EPERM: "permission denied; check the talk root's permissions",
-    errno.EDQUOT: "the disk quota is exceeded; free space and try again",
-    errno.ENOENT: "the folder does not exist; check --root",
-    errno.EIO: "an I/O error (is the network mount still there?); try again",
-    errno.ENOTCONN: "the network mount is gone; remount it and try again",
-    errno.ESTALE: "a stale network file handle; remount and try again",
-}
-
-
-def io_error(exc: OSError, path: Path, verb: str = "write") -> StoreError:
-    """A one-line StoreError for an OSError, with what to do about it."""
-    why = _REASONS.get(exc.errno or 0, f"{exc.strerror or exc}; check the talk root")
-    return StoreError(f"cannot {verb} {path}: {why}")

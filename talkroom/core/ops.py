@@ -97,7 +97,7 @@ def parse_names(text: str | list[str], what: str = "--next") -> list[str]:
 MAX_WAITING_LIMIT = 7 * 86400.0  # as the config's thresholds
 
 
-def _one_line(text: str, what: str, limit: int) -> str:
+def one_line(text: str, what: str, limit: int) -> str:
     text = text.strip()
     if not text:
         raise BadInput(f"the {what} is empty; give some text")
@@ -110,7 +110,7 @@ def _one_line(text: str, what: str, limit: int) -> str:
     return text
 
 
-def _resolution(text: str) -> str:
+def resolution_text(text: str) -> str:
     text = text.strip()
     if not text:
         raise BadInput("the resolution is empty; say what was decided or why it ended")
@@ -125,15 +125,21 @@ def _resolution(text: str) -> str:
 
 def resolve_next(conv: Conversation, names: list[str], writer: str) -> list[str]:
     """Expand 'all' and check every name is a participant or the moderator (else refuse)."""
+    return expand_next(conv.participants, names, writer,
+                       lambda item: f"{item!r} is not a participant of {conv.id} (participants: "
+                                    f"{join_names(conv.participants)}); name one of them")
+
+
+def expand_next(participants: list[str], names: list[str], writer: str,
+                refusal: Callable[[str], str], moderator: bool = True) -> list[str]:
+    """`names` with 'all' expanded to everyone but `writer`, without repeats; a name that is
+    not a participant (nor, with `moderator`, the moderator) is refused with `refusal`."""
     out: list[str] = []
     for name in names:
-        expanded = [p for p in conv.participants if p != writer] if name == "all" else [name]
+        expanded = [p for p in participants if p != writer] if name == "all" else [name]
         for item in expanded:
-            if item != MODERATOR and item not in conv.participants:
-                raise Refused(
-                    f"{item!r} is not a participant of {conv.id} "
-                    f"(participants: {join_names(conv.participants)}); name one of them"
-                )
+            if item not in participants and not (moderator and item == MODERATOR):
+                raise Refused(refusal(item))
             if item not in out:
                 out.append(item)
     if not out:
@@ -144,13 +150,13 @@ def resolve_next(conv: Conversation, names: list[str], writer: str) -> list[str]
 # --- shared checks and header updates -------------------------------------------------
 
 
-def _not_closed(conv: Conversation) -> None:
+def not_closed(conv: Conversation) -> None:
     if conv.status == CLOSED:
         why = f": {conv.resolution}" if conv.resolution else ""
         raise Refused(f"{conv.id} is closed{why}; open a new conversation to go on")
 
 
-def _within_budget(conv: Conversation, names: list[str]) -> None:
+def within_budget(conv: Conversation, names: list[str]) -> None:
     if conv.turns >= conv.max_turns and any(n != MODERATOR for n in names):
         raise Refused(
             f"{conv.id} has used its budget ({conv.turns}/{conv.max_turns}); "
@@ -158,11 +164,11 @@ def _within_budget(conv: Conversation, names: list[str]) -> None:
         )
 
 
-def _next_header(header: dict[str, str], names: list[str]) -> None:
+def set_next_header(header: dict[str, str], names: list[str]) -> None:
     header["next"] = join_names(names)
 
 
-def _stamp(conv: Conversation, header: dict[str, str], at: str, turns: int) -> dict[str, str]:
+def stamp(conv: Conversation, header: dict[str, str], at: str, turns: int) -> dict[str, str]:
     """Set what every write sets: turns from the count, revision + 1, updated at."""
     if "opened at" not in header and conv.opened_at:
         header["opened at"] = conv.opened_at
@@ -174,7 +180,7 @@ def _stamp(conv: Conversation, header: dict[str, str], at: str, turns: int) -> d
     return header
 
 
-def _require(conv: Conversation | None) -> Conversation:
+def require(conv: Conversation | None) -> Conversation:
     assert conv is not None, "only open creates a file"
     return conv
 
@@ -196,7 +202,7 @@ def plan_open(
     now: float | None = None,
 ) -> Plan:
     """Plan a new conversation; the id is chosen when it runs (see `open_conversation`)."""
-    topic = _one_line(topic, "topic", MAX_TOPIC_CHARS)
+    topic = one_line(topic, "topic", MAX_TOPIC_CHARS)
     opener = check_name(opener, "--as name", allow_reserved=True)
     if opener in ("all", "none"):
         raise BadInput(f"--as cannot be {opener!r}; use your session name or 'moderator'")
@@ -211,17 +217,10 @@ def plan_open(
     budget = DEFAULT_MAX_TURNS if max_turns is None else max_turns
     if not 2 <= budget <= MAX_MAX_TURNS:
         raise BadInput(f"--max-turns must be between 2 and {MAX_MAX_TURNS}, got {budget}")
-    first = next_ or [n for n in participants if n != opener][:1]
-    expanded: list[str] = []
-    for name in first:
-        for item in ([p for p in participants if p != opener] if name == "all" else [name]):
-            if item not in participants:
-                raise Refused(
-                    f"the first --next {item!r} is not a participant "
-                    f"({join_names(participants)}); name one of them"
-                )
-            if item not in expanded:
-                expanded.append(item)
+    expanded = expand_next(
+        participants, next_ or [n for n in participants if n != opener][:1], opener,
+        lambda item: f"the first --next {item!r} is not a participant "
+                     f"({join_names(participants)}); name one of them", moderator=False)
     body = check_body(body, required=False)
     if waiting_limit is not None:
         seconds = clock.parse_duration(waiting_limit)
@@ -265,7 +264,7 @@ def open_conversation(root: Root, plan: Plan, host: str) -> Outcome:
     try:
         root.conversations.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        from talkroom.core.lock import io_error
+        from talkroom.core.errors import io_error
 
         raise io_error(exc, root.conversations, "create") from None
     base = plan.path.name[:-3]
@@ -294,7 +293,7 @@ def plan_reply(
     """Plan a reply by the session in `next`; `close` also closes with that resolution."""
     path = root.conversation(conv_id)
     author = check_name(author, "--as name")
-    resolution = _resolution(close) if close is not None else None
+    resolution = resolution_text(close) if close is not None else None
     if next_ is None and resolution is None:
         raise BadInput("say who speaks next with --next NAME[,NAME] (or 'moderator', 'all')")
     body = check_body(body, required=True)
@@ -303,8 +302,8 @@ def plan_reply(
     block_id = new_block_id(ts)
 
     def change(current: Conversation | None) -> Conversation:
-        conv = _require(current)
-        _not_closed(conv)
+        conv = require(current)
+        not_closed(conv)
         if conv.status == PAUSED:
             why = f" ({conv.paused_reason})" if conv.paused_reason else ""
             raise Refused(f"{conv.id} is paused{why}; wait until the moderator resumes it")
@@ -336,115 +335,13 @@ def plan_reply(
                 if note not in plan.notes:  # a retried write runs change again
                     plan.notes.append(note)
                 names = [MODERATOR]
-        _next_header(header, names)
+        set_next_header(header, names)
         block = Block("Reply", author, at, body, block_id, turn=turn, budget=conv.max_turns,
                       next=names)
-        return conv.evolve(_stamp(conv, header, at, turn), block)
+        return conv.evolve(stamp(conv, header, at, turn), block)
 
     plan = Plan(path, block_id, change)
     return plan
-
-
-# --- the moderator's actions --------------------------------------------------------------
-
-
-def plan_moderate(
-    root: Root,
-    conv_id: str,
-    action: str,
-    *,
-    moderator: str,
-    next_: list[str] | None = None,
-    body: str = "",
-    by: int | None = None,
-    now: float | None = None,
-) -> Plan:
-    """Plan a moderator action: next, inject, pause, resume, close, extend or nudge."""
-    path = root.conversation(conv_id)
-    ts = clock.now() if now is None else now
-    at = clock.iso(ts)
-    block_id = new_block_id(ts)
-    if action == "inject":
-        body = check_body(body, required=True)
-    elif action == "close":
-        body = _resolution(body)
-    elif action == "pause":
-        body = body.strip()
-        if body:
-            body = _one_line(body, "pause reason", 500)
-    elif action == "next":
-        if not next_:
-            raise BadInput("name who speaks next: talkroom next ID NAME[,NAME]")
-    elif action == "extend":
-        if by is None or not 1 <= by <= MAX_MAX_TURNS:
-            raise BadInput(f"--by must be a number of turns between 1 and {MAX_MAX_TURNS}")
-    elif action not in ("resume", "nudge"):
-        raise BadInput(f"unknown moderator action {action!r}")
-
-    def change(current: Conversation | None) -> Conversation:
-        conv = _require(current)
-        header = dict(conv.header)
-        changes: list[tuple[str, str, str]] = []
-        names: list[str] | None = None
-        old_next = join_names(conv.next)
-
-        def set_next(new: list[str]) -> None:
-            nonlocal names
-            names = new
-            if join_names(new) != old_next:
-                changes.append(("next", old_next, join_names(new)))
-            _next_header(header, new)
-
-        def set_status(new: str) -> None:
-            changes.append(("status", conv.status, new))
-            header["status"] = new
-
-        if action in ("next", "inject"):
-            _not_closed(conv)
-            if next_:
-                new = resolve_next(conv, next_, MODERATOR)
-                _within_budget(conv, new)
-                set_next(new)
-        elif action == "pause":
-            if conv.status != IN_PROGRESS:
-                raise Refused(f"{conv.id} is {conv.status}, not IN-PROGRESS; nothing to pause")
-            set_status(PAUSED)
-            if body:
-                header["paused reason"] = body
-        elif action == "resume":
-            if conv.status != PAUSED:
-                raise Refused(f"{conv.id} is {conv.status}, not PAUSED; nothing to resume")
-            set_status(IN_PROGRESS)
-            header.pop("paused reason", None)
-            names = conv.next  # resuming is a new assignment of the current next
-        elif action == "close":
-            _not_closed(conv)
-            set_status(CLOSED)
-            set_next([])
-            header["resolution"] = body
-            header.pop("paused reason", None)
-        elif action == "extend":
-            _not_closed(conv)
-            assert by is not None
-            budget = conv.max_turns + by
-            if budget <= conv.turns:
-                raise Refused(
-                    f"a budget of {budget} does not exceed the {conv.turns} turns taken; "
-                    "extend by more"
-                )
-            changes.append(("max turns", str(conv.max_turns), str(budget)))
-            header["max turns"] = str(budget)
-        elif action == "nudge":
-            if conv.status != IN_PROGRESS:
-                raise Refused(f"{conv.id} is {conv.status}; only a live conversation is nudged")
-            if not conv.agents_next:
-                raise Refused(f"next in {conv.id} is {old_next}: there is no agent to nudge")
-            names = conv.next
-        block = Block("Moderator", moderator, at, body, block_id, action=action,
-                      changes=changes, next=names)
-        return conv.evolve(_stamp(conv, header, at, conv.turns), block)
-
-    return Plan(path, block_id, change)
 
 
 def moderator_name(configured: str | None) -> str:

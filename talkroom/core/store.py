@@ -10,9 +10,9 @@ from pathlib import Path
 
 from talkroom.core import journal
 from talkroom.core.codec import check_writable, parse, render
-from talkroom.core.errors import NotFound, StoreError, Unreadable
+from talkroom.core.errors import NotFound, StoreError, Unreadable, io_error
 from talkroom.core.files import read_capped
-from talkroom.core.lock import DEFAULT_TIMEOUT, FileLock, LockLost, io_error
+from talkroom.core.lock import DEFAULT_TIMEOUT, FileLock, LockLost
 from talkroom.core.model import Conversation
 from talkroom.core.names import MAX_FILE_BYTES, NAME_RE
 

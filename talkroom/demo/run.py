@@ -107,8 +107,8 @@ def run(host: str, config: Config, keep: bool) -> int:
     base = Path(tempfile.mkdtemp(prefix="talkroom-demo-"))
     tmux: DemoTmux | None = None
     try:
-        moderator = config["moderator"]
-        root, tmux, _ = prepare(base, host, moderator if isinstance(moderator, str) else "you")
+        moderator = config.settings.moderator
+        root, tmux, _ = prepare(base, host, moderator or "you")
         notes = [f"Three stand-in agents debate in a private tmux server; watch them with: "
                  f"tmux -S {tmux.socket} attach",
                  "Try p (pause), i (inject), n (next), c (close). ? lists every key."]

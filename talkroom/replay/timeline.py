@@ -7,7 +7,7 @@ from __future__ import annotations
 from talkroom.core import clock
 from talkroom.core.model import CLOSED, IN_PROGRESS, PAUSED, Block, Conversation, assignment_id
 from talkroom.core.names import DEFAULT_MAX_TURNS, split_names
-from talkroom.watch.receipts import Receipt
+from talkroom.core.receipts import Receipt
 
 
 class State:

@@ -14,20 +14,20 @@ from talkroom.core import clock
 from talkroom.core.model import IN_PROGRESS, Conversation, assignment_id
 from talkroom.core.names import MODERATOR
 from talkroom.core.paths import Root
-from talkroom.core.store import Reader
-from talkroom.watch import deliver as delivery
-from talkroom.watch import native
-from talkroom.watch.instruction import build_line
-from talkroom.watch.profiles import BUILTIN_PROFILES, Profile
-from talkroom.watch.receipts import (
+from talkroom.core.receipts import (
     DELIVERED,
     NOT_SUBMITTED,
     TYPING,
     UNKNOWN,
-    Cursor,
     Receipt,
     append_receipt,
 )
+from talkroom.core.store import Reader
+from talkroom.watch import deliver as delivery
+from talkroom.watch import native
+from talkroom.watch.cursor import Cursor
+from talkroom.watch.instruction import build_line
+from talkroom.watch.profiles import BUILTIN_PROFILES, Profile
 from talkroom.watch.registry import Session
 from talkroom.watch.tmux import query
 

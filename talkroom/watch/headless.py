@@ -23,14 +23,13 @@ def run(root: Root, host: str, config: Config, *, poll: bool, as_json: bool) -> 
         with out_lock:
             print(line, flush=True)
 
-    profiles = config["profiles"]
     watcher = Watcher(
         root, host,
         poll=True if poll else None,
-        interval=config.get_float("poll_interval"),
-        rescan=config.get_float("rescan_interval"),
-        heartbeat=config.get_float("heartbeat_interval"),
-        profiles=profiles if isinstance(profiles, dict) else None,
+        interval=config.settings.poll_interval,
+        rescan=config.settings.rescan_interval,
+        heartbeat=config.settings.heartbeat_interval,
+        profiles=config.settings.profiles,
         on_event=show,
     )
     done = threading.Event()

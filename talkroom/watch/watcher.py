@@ -14,18 +14,15 @@ from collections.abc import Callable, Mapping
 
 from talkroom import __version__
 from talkroom.core import clock, machine, stale
-from talkroom.core.errors import BadInput, StoreError, TalkError
+from talkroom.core.errors import BadInput, StoreError, TalkError, io_error
 from talkroom.core.files import Folder
-from talkroom.core.lock import io_error
 from talkroom.core.paths import Root
+from talkroom.core.receipts import Receipt
 from talkroom.watch.dispatch import Dispatcher
 from talkroom.watch.heartbeat import claim, read_heartbeat, write_heartbeat
 from talkroom.watch.hostlock import HostLock
 from talkroom.watch.instruction import root_argument
 from talkroom.watch.profiles import Profile, profiles_from_config
-from talkroom.watch.receipts import (
-    Receipt,
-)
 from talkroom.watch.registry import Session, load_sessions, sessions_path
 from talkroom.watch.tracker import Tracker
 

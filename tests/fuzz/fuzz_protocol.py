@@ -20,7 +20,7 @@ import atheris
 with atheris.instrument_imports():
     from talkroom.core import codec, header, journal, sanitise, stale
     from talkroom.core.errors import Unreadable
-    from talkroom.watch import receipts
+    from talkroom.watch import cursor as receipts
 
 CONTROLS = re.compile(
     "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")

@@ -16,11 +16,11 @@ from talkroom.console.state import Row
 from talkroom.console.widgets.status import ConversationHeader
 from talkroom.console.widgets.transcript import Transcript
 from talkroom.core.model import Block, Conversation, assignment_id
+from talkroom.core.receipts import Receipt
 from talkroom.core.sanitise import sanitise_line
 from talkroom.core.store import Snapshot
 from talkroom.replay.player import SPEEDS, Player
 from talkroom.replay.timeline import Timeline
-from talkroom.watch.receipts import Receipt
 
 SPEED_NAMES = {"real": "real time, long gaps cut to 3 s", "1/s": "one block a second",
                "fast": "as fast as possible"}

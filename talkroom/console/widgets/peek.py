@@ -6,8 +6,8 @@ from rich.text import Text
 from textual.widgets import Static
 
 from talkroom.core import clock
+from talkroom.core.receipts import Receipt
 from talkroom.core.sanitise import sanitise, sanitise_line
-from talkroom.watch.receipts import Receipt
 from talkroom.watch.registry import Session
 
 LINES = 8  # of the pane shown

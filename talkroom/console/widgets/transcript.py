@@ -15,7 +15,7 @@ from textual.widgets import Static
 
 from talkroom.console.render import block_renderable
 from talkroom.core.model import Block, Conversation
-from talkroom.watch.receipts import Receipt
+from talkroom.core.receipts import Receipt
 
 WINDOW = 40
 

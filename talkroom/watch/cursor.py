@@ -1,160 +1,24 @@
-"""Delivery receipts (`deliveries.jsonl`) and the cursor of assignments already handled.
+"""This host's cursor (`hosts/<host>/cursor.yaml`): the assignments already handled.
 
-Every attempt is one JSON line in `hosts/<host>/deliveries.jsonl`, written by that host's
-watcher only. `cursor.yaml` remembers, per conversation, the current assignment and what
-happened to each target: an intent ("typing") is recorded before the line is typed, the
-outcome after. A target with any cursor state is never typed into again for that
-assignment, so neither a crash nor a restart causes a second typing.
+It remembers, per conversation, the current assignment and what happened to each target:
+an intent ("typing") is recorded before the line is typed, the outcome after. A target
+with any cursor state is never typed into again for that assignment, so neither a crash
+nor a restart causes a second typing.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import re
-from pathlib import Path
 
 from talkroom.core import clock, store
 from talkroom.core.errors import StoreError, Unreadable
-from talkroom.core.files import Folder, read_capped, read_new_lines
+from talkroom.core.files import read_capped
 from talkroom.core.names import NAME_RE
 from talkroom.core.paths import Root
+from talkroom.core.receipts import read_receipts
 
-RECEIPTS_FILE = "deliveries.jsonl"
-TAIL_CAP = 8 * 1024 * 1024  # read at most this much of a host's receipts at one look
 CURSOR_FILE = "cursor.yaml"
 CURSOR_CAP = 4 * 1024 * 1024
-RECEIPT_KEYS = ("at", "conversation", "assignment", "revision", "target", "pane", "outcome",
-                "latency_ms")
-TYPING, DELIVERED, UNKNOWN, NOT_SUBMITTED = "typing", "delivered", "unknown", "not-submitted"
-
-
-class Receipt:
-    """One line of deliveries.jsonl, with the host whose file it came from."""
-
-    __slots__ = ("assignment", "at", "conversation", "host", "latency_ms", "outcome", "pane",
-                 "path", "revision", "target", "typed")
-
-    def __init__(self, host: str, at: str, conversation: str, assignment: str, revision: int,
-                 target: str, pane: str, outcome: str, latency_ms: int | None,
-                 typed: bool | None = None, path: str | None = None) -> None:
-        self.host = host
-        self.at = at
-        self.conversation = conversation
-        self.assignment = assignment
-        self.revision = revision
-        self.target = target
-        self.pane = pane
-        self.outcome = outcome
-        self.latency_ms = latency_ms
-        self.typed = typed  # whether the line may have reached the pane (None: not said)
-        self.path = path  # how: typed, inbox (Claude Code's socket), queue (codex queue)
-
-    def __repr__(self) -> str:
-        return f"Receipt({self.conversation}/{self.assignment} -> {self.target}: {self.outcome})"
-
-    def to_json(self) -> dict[str, object]:
-        """The line's object (without the host: the file says which host)."""
-        out = {k: getattr(self, k) for k in RECEIPT_KEYS}
-        if self.typed is not None:
-            out["typed"] = self.typed
-        if self.path is not None:
-            out["path"] = self.path
-        return out
-
-    @classmethod
-    def from_json(cls, host: str, data: dict[str, object]) -> Receipt | None:
-        """A receipt from a parsed line, or None when the line is not one."""
-        try:
-            latency = data.get("latency_ms")
-            typed, path = data.get("typed"), data.get("path")
-            return cls(host, str(data["at"]), str(data["conversation"]),
-                       str(data["assignment"]), int(str(data.get("revision", 0))),
-                       str(data["target"]), str(data.get("pane", "")), str(data["outcome"]),
-                       int(str(latency)) if latency is not None else None,
-                       typed if isinstance(typed, bool) else None,
-                       path if path in ("typed", "inbox", "queue") else None)
-        except (KeyError, ValueError):
-            return None
-
-    def describe(self) -> str:
-        """`delivered to codex on linux-box in 0.7 s`, `deferred: busy (codex on h)`, ..."""
-        from talkroom.core.sanitise import sanitise_line
-
-        who = f"{sanitise_line(self.target)} on {sanitise_line(self.host)}"
-        how = {"inbox": " through its inbox", "queue": " with codex queue"}.get(self.path or "", "")
-        if self.kind == "delivered":
-            took = f" in {self.latency_ms / 1000:.1f} s" if self.latency_ms is not None else ""
-            return f"delivered to {who}{how}{took}"
-        return f"{self.kind}: {sanitise_line(self.reason) or '?'} ({who})"
-
-    @property
-    def was_typed(self) -> bool:
-        """Whether the wake-up line may have been typed (older receipts: by the outcome)."""
-        if self.typed is not None:
-            return self.typed
-        return self.kind in ("delivered", "unknown") or self.outcome == "failed:not submitted"
-
-    @property
-    def kind(self) -> str:
-        """delivered, deferred, failed or unknown."""
-        return self.outcome.split(":", 1)[0]
-
-    @property
-    def reason(self) -> str:
-        """What follows `deferred:` or `failed:`."""
-        return self.outcome.split(":", 1)[1] if ":" in self.outcome else ""
-
-
-def receipts_path(root: Root, host: str) -> Path:
-    """`hosts/<host>/deliveries.jsonl`."""
-    return root.host_dir(host) / RECEIPTS_FILE
-
-
-def append_receipt(root: Root, host: str, receipt: Receipt) -> None:
-    """Append one line; only this host's watcher writes this file, so O_APPEND is safe.
-    A link planted at this name (or at a folder above it) is refused, never written
-    through."""
-    line = (json.dumps(receipt.to_json(), ensure_ascii=True) + "\n").encode()
-    with Folder(root.path, "hosts", host, create=True) as folder:
-        folder.append(RECEIPTS_FILE, line)
-
-
-class ReceiptTail:
-    """Reads every host's deliveries.jsonl incrementally (new complete lines only)."""
-
-    def __init__(self, root: Root) -> None:
-        self.root = root
-        self._offsets: dict[Path, tuple[int | None, int]] = {}  # path -> (inode, offset)
-
-    def poll(self) -> list[Receipt]:
-        """Receipts appended since the last poll, from every host."""
-        out: list[Receipt] = []
-        try:
-            host_dirs = [e for e in os.scandir(self.root.hosts) if NAME_RE.match(e.name)]
-        except OSError:
-            return out
-        for entry in host_dirs:
-            path = Path(entry.path) / RECEIPTS_FILE
-            out.extend(self._read_new(entry.name, path))
-        return out
-
-    def _read_new(self, host: str, path: Path) -> list[Receipt]:
-        inode, offset = self._offsets.get(path, (None, 0))
-        try:
-            lines, offset, inode = read_new_lines(path, offset, inode, TAIL_CAP)
-        except (OSError, Unreadable):
-            return []
-        self._offsets[path] = (inode, offset)
-        out = []
-        for line in lines.splitlines():
-            try:
-                parsed = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(parsed, dict) and (r := Receipt.from_json(host, parsed)):
-                out.append(r)
-        return out
 
 
 class Cursor:
@@ -294,17 +158,8 @@ def typed_by_receipts(root: Root, host: str) -> dict[str, tuple[str, dict[str, s
     """What this host's deliveries.jsonl says was (maybe) typed, per conversation: the
     latest assignment and its targets, in the cursor's shape."""
     out: dict[str, tuple[str, dict[str, str]]] = {}
-    try:
-        lines, _offset, _inode = read_new_lines(receipts_path(root, host), 0, None, TAIL_CAP)
-    except (OSError, Unreadable):
-        return out
-    for line in lines.splitlines():
-        try:
-            parsed = json.loads(line)
-        except ValueError:
-            continue
-        receipt = Receipt.from_json(host, parsed) if isinstance(parsed, dict) else None
-        if receipt is None or not receipt.was_typed:
+    for receipt in read_receipts(root, host):
+        if not receipt.was_typed:
             continue
         assignment, targets = out.get(receipt.conversation, (receipt.assignment, {}))
         if assignment != receipt.assignment:
