@@ -127,17 +127,17 @@ def check_sessions(root: Root, host: str) -> list[Check]:
     facts = Facts(host, [(s, pane_alive(s.pane)) for s in sessions.values()], [], {}, [])
     checks = []
     for name, session in sorted(sessions.items()):
-        problem = session_problem("", name, facts, time.time())
-        if problem is not None and problem.kind == "pane-gone":
+        found = session_problem("", name, facts, time.time())
+        if found is not None and found.kind == "pane-gone":
             checks.append(Check(f"session {name}", False,
                                 f"pane {session.pane.pane_id} is gone or not the registered one",
                                 f"run 'talkroom register {name}' in its pane, or "
                                 f"'talkroom unregister {name}'"))
             continue
-        problem, how = wake_check(session)
-        checks.append(Check(f"session {name}", problem is None,
+        fix, how = wake_check(session)
+        checks.append(Check(f"session {name}", fix is None,
                             f"pane {session.pane.pane_id} alive ({session.agent}); {how}",
-                            problem or ""))
+                            fix or ""))
     return checks
 
 

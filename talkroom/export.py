@@ -149,7 +149,8 @@ def body_html(text: str) -> str:
     global _renderer
     if _renderer is None:
         _renderer = _markdown_renderer()
-    return _renderer.render(sanitise(text)).replace("<a href=", '<a rel="noreferrer" href=')
+    html: str = _renderer.render(sanitise(text))
+    return html.replace("<a href=", '<a rel="noreferrer" href=')
 
 
 def to_html(conv: Conversation, receipts: list[Receipt]) -> str:

@@ -14,9 +14,9 @@ try:
     from _sha2 import sha256  # type: ignore[import-not-found]  # CPython >= 3.12
 except ImportError:
     try:
-        from _sha256 import sha256  # type: ignore[import-not-found,no-redef]  # CPython 3.11
+        from _sha256 import sha256  # type: ignore[import-not-found]  # CPython 3.11
     except ImportError:
-        from hashlib import sha256  # type: ignore[assignment,no-redef]
+        from hashlib import sha256
 
 HEADING_RE = re.compile(
     r"^(?:#{1,6} *)?(Opening|Reply|Moderator) -- (.+?) @ (.+?)"
@@ -39,7 +39,8 @@ _ESCAPED = re.compile(r"^\\+" + _STRUCTURE)
 
 def digest(data: bytes) -> str:
     """SHA-256 of `data` as 64 lower-case hex digits."""
-    return sha256(data).hexdigest()
+    hexdigest: str = sha256(data).hexdigest()
+    return hexdigest
 
 
 def escape_body(body: str) -> str:

@@ -256,7 +256,7 @@ class Folder:
         kwargs = {"src_dir_fd": self.fd, "dst_dir_fd": self.fd} if self.fd is not None else {}
         for attempt in range(attempts):
             try:
-                os.replace(self._name(src), self._name(dst), **kwargs)  # type: ignore[arg-type]
+                os.replace(self._name(src), self._name(dst), **kwargs)
                 return
             except PermissionError:
                 if attempt == attempts - 1:

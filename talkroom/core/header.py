@@ -6,6 +6,11 @@ import re
 
 from talkroom.core.errors import Unreadable
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing on the helper's path
+if TYPE_CHECKING:
+    from collections.abc import Hashable
+    from typing import Any
+
 _KEY = r"[a-z](?:[a-z ]*[a-z])?"
 _KEY_RE = re.compile(f"^{_KEY}$")
 _FAST_LINE = re.compile(f"^({_KEY}):(?: (.*))?$")
@@ -75,9 +80,10 @@ def _fast_value(raw: str) -> str | None:
         import json  # only for quoted values: most headers have none
 
         try:
-            return json.loads(raw)
+            value = json.loads(raw)
         except ValueError:
             return None
+        return value if isinstance(value, str) else None
     return raw if _is_plain(raw) else None
 
 
@@ -111,15 +117,19 @@ def _strict_loader() -> type:
     import yaml
 
     class StrictLoader(yaml.BaseLoader):
-        def compose_node(self, parent: object, index: object) -> object:
-            event = self.peek_event()
+        def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+            event = self.peek_event()  # type: ignore[no-untyped-call]  # untyped in the stubs
             if isinstance(event, yaml.AliasEvent):
-                raise yaml.MarkedYAMLError(None, None, "aliases are not allowed", event.start_mark)
+                # The stubs allow libyaml's Mark here; this pure-Python loader makes yaml's.
+                mark = event.start_mark
+                raise yaml.MarkedYAMLError(None, None, "aliases are not allowed",
+                                           mark)  # type: ignore[arg-type]
             if getattr(event, "anchor", None):
                 raise yaml.MarkedYAMLError(None, None, "anchors are not allowed", event.start_mark)
             return super().compose_node(parent, index)
 
-        def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> object:
+        def construct_mapping(self, node: yaml.MappingNode,
+                              deep: bool = False) -> dict[Hashable, Any]:
             seen: set[str] = set()
             for key_node, _ in node.value:
                 if not isinstance(key_node, yaml.ScalarNode):

@@ -1,4 +1,4 @@
-"""The operations of docs/protocol.md section 4: open, reply and the moderator's actions.
+"""The operations of docs/protocol.md section 4.4: open, reply and the moderator's actions.
 
 Each operation is planned first (inputs validated, bad input refused before any lock) and
 then run through the one write path, where `change` checks the fresh file and builds the

@@ -1,7 +1,7 @@
 """Delivery receipts: `hosts/<host>/deliveries.jsonl`, one JSON line per attempt.
 
 Only that host's watcher appends to its file; everyone else (the console, replay, export,
-doctor) reads them. docs/protocol.md section 6 has the line's fields.
+doctor) reads them. docs/protocol.md section 6.4 has the line's fields.
 """
 
 from __future__ import annotations
@@ -142,7 +142,7 @@ class ReceiptTail:
         return parse_receipts(host, lines)
 
 
-def parse_receipts(host: str, lines: str) -> list[Receipt]:
+def parse_receipts(host: str, lines: bytes) -> list[Receipt]:
     """The receipts in complete lines of a deliveries.jsonl; other lines are skipped."""
     out = []
     for line in lines.splitlines():
