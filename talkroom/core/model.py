@@ -18,14 +18,21 @@ STATUSES = (IN_PROGRESS, PAUSED, CLOSED)
 TURN_KINDS = ("Opening", "Reply")
 KINDS = ("Opening", "Reply", "Moderator")
 ACTIONS = ("inject", "next", "pause", "resume", "close", "extend", "nudge")
+_DETAILS = frozenset({"action", "body", "budget", "changes", "next", "turn"})
 
 
 class Block:
-    """One block: an Opening, a Reply or a Moderator action."""
+    """One block: an Opening, a Reply or a Moderator action.
+
+    A block read from a file keeps its exact text (`raw`) and parses what follows its
+    heading (turn, action, changes, body, NEXT) only when one of those is first asked for:
+    a reply into a long conversation reads the header, the headings and the last few
+    blocks, not every body.
+    """
 
     __slots__ = (
-        "action", "at", "author", "block_id", "body", "budget", "changes", "kind", "line",
-        "next", "raw", "turn",
+        "action", "at", "author", "block_id", "body", "budget", "changes", "kind", "lazy",
+        "line", "next", "raw", "turn",
     )
 
     def __init__(
@@ -55,6 +62,27 @@ class Block:
         self.next = next  # None: the block has no NEXT: line (not an assignment)
         self.raw = raw  # the block's exact text when it came from a file
         self.line = line  # 1-based line of its heading in the file
+        self.lazy = False
+
+    @classmethod
+    def from_file(cls, kind: str, author: str, at: str, block_id: str | None, raw: str,
+                  line: int) -> Block:
+        """A block of a file whose details are parsed from `raw` when first needed."""
+        block = cls.__new__(cls)
+        block.kind, block.author, block.at, block.block_id = kind, author, at, block_id
+        block.raw, block.line, block.lazy = raw, line, True
+        return block
+
+    def __getattr__(self, name: str) -> object:
+        # Reached only for a detail slot a lazy block has not filled yet.
+        if name in _DETAILS and self.lazy:
+            from talkroom.core.codec import fill_details
+
+            self.lazy = False
+            assert self.raw is not None
+            fill_details(self, self.raw)
+            return getattr(self, name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def __repr__(self) -> str:
         return f"Block({self.kind} by {self.author} @ {self.at}, id={self.block_id})"
