@@ -244,3 +244,22 @@ def test_a_stopped_tmux_server_cannot_hang_the_driver(
         assert outcomes == [said, said] and elapsed < 5
     finally:
         server.kill()
+
+
+# None: a daemon's closed stdout; the other one is like Textual's print capture.
+@pytest.mark.parametrize("stdout", [
+    "None", "type('Capture', (), {'write': lambda s, t: len(t), 'flush': lambda s: None})()",
+])
+def test_the_driver_loads_libtmux_under_a_stdout_with_no_encoding(stdout: str) -> None:
+    # libtmux reads sys.stdout.encoding on import; the console's print capture has none.
+    import subprocess
+    import sys
+
+    code = (f"import sys; saved = sys.stdout = {stdout}\n"
+            "from talkroom.watch import tmux\n"
+            "alive = tmux.pane_alive(tmux.PaneRef('/nonexistent/s', 1, '%1', 1))\n"
+            "assert not alive and 'libtmux' in sys.modules and sys.stdout is saved\n"
+            "sys.stderr.write('ok')\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=30, check=False)
+    assert result.returncode == 0 and result.stderr == "ok", result.stderr

@@ -1,19 +1,29 @@
 """The tmux driver: identify a registered pane, query it, capture it, type into it.
 
-Every call talks to the tmux binary with `-S <socket path>` so the server is the one that
-was registered, never whichever server $TMUX happens to point at. Deciding when to type,
-and whether the agent took the line, is `deliver.py`'s.
+tmux is driven through libtmux (a `Server` per socket path, `Pane.cmd` for pane targets),
+always with `-S <socket path>` so the server is the one that was registered, never
+whichever server $TMUX happens to point at. Deciding when to type, and whether the agent
+took the line, is `deliver.py`'s.
 """
 
 from __future__ import annotations
 
+import functools
+import importlib
+import io
 import os
 import re
 import subprocess
-from collections.abc import Mapping
+import sys
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from talkroom.watch.profiles import SHELLS, Profile
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    # (socket path, pane id or None for a server-wide command, tmux arguments) -> output
+    _Call = Callable[[str, str | None, tuple[str, ...]], subprocess.CompletedProcess[str]]
 
 __all__ = [
     "IDENTITY_REASONS",
@@ -26,9 +36,11 @@ __all__ = [
     "command_name",
     "pane_alive",
     "pane_from_env",
+    "peek",
     "query",
     "ready_reason",
     "run",
+    "send_key",
     "type_literal",
     "validate_line",
 ]
@@ -73,16 +85,21 @@ class PaneRef:
 
 @dataclass(frozen=True)
 class PaneState:
+    """What the watcher needs to know of a live pane: copy mode, foreground command."""
+
     in_mode: bool
     command: str
 
 
-def run(socket_path: str, *args: str) -> subprocess.CompletedProcess[str]:
+def _bounded(argv: list[str], socket_path: str) -> subprocess.CompletedProcess[str]:
+    """Run one tmux command line, bounded by TMUX_TIMEOUT; its exact output."""
     try:
         return subprocess.run(
-            [TMUX_BIN, "-S", socket_path, *args],
+            argv,
+            # No terminal to share: tmux must never read the watcher's stdin.
             stdin=subprocess.DEVNULL,
             capture_output=True,
+            # Panes show whatever programs print; undecodable bytes must not crash us.
             encoding="utf-8",
             errors="replace",
             timeout=TMUX_TIMEOUT,
@@ -94,6 +111,89 @@ def run(socket_path: str, *args: str) -> subprocess.CompletedProcess[str]:
         raise TmuxError(
             f"tmux server at {socket_path} did not answer within {TMUX_TIMEOUT:g} s"
         ) from exc
+
+
+def _load_libtmux() -> None:
+    """Import libtmux, even where sys.stdout has no `encoding` (under the console)."""
+    # libtmux reads sys.stdout.encoding when first imported (libtmux/_compat.py); Textual's
+    # print capture has no such attribute and a daemon's closed stdout is None. So a stand-in
+    # is put there for the import, and what other threads print meanwhile is passed on.
+    saved = sys.stdout
+    if "libtmux" in sys.modules or getattr(saved, "encoding", None) is not None:
+        importlib.import_module("libtmux")
+        return
+    stand_in = io.StringIO()
+    sys.stdout = stand_in
+    try:
+        importlib.import_module("libtmux")
+    finally:
+        if sys.stdout is stand_in:
+            sys.stdout = saved
+        if stand_in.getvalue() and saved is not None:
+            saved.write(stand_in.getvalue())
+
+
+@functools.cache
+def _libtmux_call() -> _Call:
+    """The one way this module talks to tmux: libtmux, with every command bounded."""
+    # Imported on first use, not with this module: `talkroom reply` run inside Codex loads
+    # this module (for PaneRef) but never talks to tmux, and libtmux costs ~80 ms to import.
+    _load_libtmux()
+    import libtmux
+    from libtmux.common import tmux_cmd
+
+    class Result(tmux_cmd):
+        """libtmux's command result, filled from a bounded run; keeps the exact text too."""
+
+        def __init__(self, done: subprocess.CompletedProcess[str]) -> None:
+            # tmux_cmd.__init__ runs the command itself with no timeout, so it is not called;
+            # the fields it would set are set here, the same way.
+            self.cmd = [str(arg) for arg in done.args]
+            self.returncode = done.returncode
+            # libtmux drops trailing blank lines; a capture keeps them (`completed`).
+            self.completed = done
+            stdout = done.stdout.split("\n")
+            while stdout and not stdout[-1]:
+                stdout.pop()
+            self.stdout = stdout
+            self.stderr = [line for line in done.stderr.split("\n") if line]
+
+    class BoundedServer(libtmux.Server):
+        """libtmux's Server on a socket path, whose every command is bounded in time."""
+
+        # Server.cmd's own signature; libtmux types its mixins' `cmd` with **kwargs besides.
+        def cmd(  # type: ignore[override]
+            self, cmd: str, *args: object, target: str | int | None = None
+        ) -> Result:
+            """The same tmux command line `Server.cmd` runs, run by `_bounded`."""
+            socket_path = str(self.socket_path)
+            targets = ["-t", str(target)] if target is not None else []
+            argv = [TMUX_BIN, "-S", socket_path, cmd, *targets, *map(str, args)]
+            return Result(_bounded(argv, socket_path))
+
+    def call(socket_path: str, pane_id: str | None,
+             args: tuple[str, ...]) -> subprocess.CompletedProcess[str]:
+        server = BoundedServer(socket_path=socket_path)
+        result: tmux_cmd
+        if pane_id is None:
+            result = server.cmd(*args)
+        else:
+            result = libtmux.Pane(server=server, pane_id=pane_id).cmd(*args)
+        if not isinstance(result, Result):  # Pane.cmd is typed as returning any tmux_cmd
+            raise TypeError(f"unexpected libtmux result {type(result).__name__}")
+        return result.completed
+
+    return call
+
+
+def run(socket_path: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """One tmux command against the server at `socket_path` (bounded); its output."""
+    return _libtmux_call()(socket_path, None, args)
+
+
+def _pane_cmd(socket_path: str, pane_id: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """One tmux command aimed (`-t`) at `pane_id`, through libtmux's Pane (bounded)."""
+    return _libtmux_call()(socket_path, pane_id, args)
 
 
 def _first_line(text: str) -> str:
@@ -116,6 +216,8 @@ def query(ref: PaneRef) -> tuple[PaneState | None, str]:
     """Identity checks; returns the pane's state, or None and the reason it is not ours."""
     # One list-panes call answers every identity question at once, and it works with no
     # attached client (display-message without a client would need a current session).
+    # libtmux's own listing (Server.panes, fetch_objs) runs tmux outside Server.cmd, with
+    # no time bound, so the format query is ours.
     result = run(ref.socket_path, "list-panes", "-a", "-F", _FORMAT)
     if result.returncode != 0:
         return None, "server gone"
@@ -136,17 +238,21 @@ def query(ref: PaneRef) -> tuple[PaneState | None, str]:
 
 
 def command_name(command: str) -> str:
+    """A foreground command as a bare program name ("-bash" -> "bash", "/x/node" -> "node")."""
     # Same normalisation tmux applies to window names: login shells show as "-bash" and
     # some programs report a full path.
     return command.strip().lstrip("-").rsplit("/", 1)[-1]
 
 
 def capture_raw(ref: PaneRef) -> str | None:
-    result = run(ref.socket_path, "capture-pane", "-p", "-t", ref.pane_id)
+    """The pane's visible text exactly as tmux prints it, or None when tmux refused."""
+    # Not Pane.capture_pane: it drops trailing blank rows and never says the capture failed.
+    result = _pane_cmd(ref.socket_path, ref.pane_id, "capture-pane", "-p")
     return result.stdout if result.returncode == 0 else None
 
 
 def ready_reason(state: PaneState, profile: Profile, text: str) -> str:
+    """Why the pane cannot be typed into now ("" when it can)."""
     if state.in_mode:
         return "copy mode"
     command = command_name(state.command)
@@ -201,13 +307,15 @@ def peek(ref: PaneRef, profile: Profile, lines: int = 30) -> tuple[str | None, s
 
 def type_literal(ref: PaneRef, text: str) -> bool:
     """Type `text` as it is (`-l`: no key names; `--`: a leading '-' is text); True if sent."""
-    return run(ref.socket_path, "send-keys", "-t", ref.pane_id, "-l", "--", text).returncode == 0
+    # Not Pane.send_keys(literal=True): it puts no `--`, so "-x" would be read as a flag,
+    # and it does not say whether tmux took the keys.
+    return _pane_cmd(ref.socket_path, ref.pane_id, "send-keys", "-l", "--", text).returncode == 0
 
 
 def send_key(ref: PaneRef, key: str, literal: bool = False) -> bool:
     """Press `key` (a tmux key name, or with `literal` a character such as CR)."""
     args = ["-l", "--", key] if literal else ["--", key]
-    return run(ref.socket_path, "send-keys", "-t", ref.pane_id, *args).returncode == 0
+    return _pane_cmd(ref.socket_path, ref.pane_id, "send-keys", *args).returncode == 0
 
 
 def validate_line(line: str) -> None:
@@ -225,6 +333,7 @@ def pane_from_env(env: Mapping[str, str], pane: str | None = None) -> PaneRef:
     if not tmux_var:
         raise TmuxError("not inside tmux ($TMUX is not set); run this in the agent's tmux pane")
     # $TMUX is "socket,server pid,session index"; the socket path itself may contain commas.
+    # (libtmux's Server.from_env reads only the socket path; the pid is checked below.)
     parts = tmux_var.rsplit(",", 2)
     if len(parts) != 3 or not os.path.isabs(parts[0]) or not parts[1].isdigit():
         raise TmuxError(f"cannot parse $TMUX={tmux_var!r} (expected socket,pid,session)")
@@ -234,9 +343,8 @@ def pane_from_env(env: Mapping[str, str], pane: str | None = None) -> PaneRef:
         raise TmuxError("$TMUX_PANE is not set; pass the pane id (like %3) explicitly")
     if not _PANE_ID_RE.match(pane_id):
         raise TmuxError(f"pane must be a tmux pane id like %3, got {pane_id!r}")
-    result = run(
-        socket_path, "display-message", "-p", "-t", pane_id, "#{pid}\t#{pane_id}\t#{pane_pid}"
-    )
+    result = _pane_cmd(socket_path, pane_id, "display-message", "-p",
+                       "#{pid}\t#{pane_id}\t#{pane_pid}")
     if result.returncode != 0:
         message = _first_line(result.stderr)
         if "no server running" in message or "error connecting" in message:

@@ -227,11 +227,9 @@ class Agent:
 
     def tmux(self, *args: str, check: bool = True) -> str:
         """One tmux command against this agent's server; its stdout."""
-        result = subprocess.run(["tmux", "-S", self.socket, *args], capture_output=True,
-                                text=True, timeout=10, check=False)
-        if check and result.returncode:
-            raise RuntimeError(f"tmux {' '.join(args)}: {result.stderr.strip()}")
-        return result.stdout
+        from tests.tmuxlib import Server  # libtmux; not loaded by `clis install`
+
+        return Server(self.socket, timeout=10).run(*args, check=check)
 
     def capture(self, ansi: bool = False) -> str:
         """The pane's visible text (with SGR attributes when `ansi`)."""
@@ -338,15 +336,18 @@ def launch(cli: str, cwd: Path, model_url: str, bin_dir: Path = VENV_BIN,
     socket = str(run / "tmux.sock")
     conf = run / "tmux.conf"
     conf.write_text("set -g default-terminal tmux-256color\nset -g history-limit 5000\n")
-    args = ["tmux", "-u", "-S", socket, "-f", str(conf), "new-session", "-d", "-s", cli,
-            "-x", str(size[0]), "-y", str(size[1]), "-c", str(cwd), "-P", "-F",
-            "#{pid} #{pane_id} #{pane_pid}", "--", shlex.join(["exec", *home.argv])]
-    result = subprocess.run(args, env=home.env, capture_output=True, text=True, timeout=10,
-                            check=False)
+    from tests.tmuxlib import Server  # libtmux; not loaded by `clis install`
+
+    server = Server(socket, env=home.env, timeout=10, config_file=str(conf), flags=["-u"])
+    # Not Server.new_session: it prints libtmux's session format, not these pids, and
+    # puts no `--` before the command.
+    result = server.cmd("new-session", "-d", "-s", cli, "-x", str(size[0]), "-y", str(size[1]),
+                        "-c", str(cwd), "-P", "-F", "#{pid} #{pane_id} #{pane_pid}", "--",
+                        shlex.join(["exec", *home.argv]))
     if result.returncode:
         shutil.rmtree(run, ignore_errors=True)
-        raise RuntimeError(f"tmux new-session for {cli}: {result.stderr.strip()}")
-    server_pid, pane, pane_pid = result.stdout.split()
+        raise RuntimeError(f"tmux new-session for {cli}: {result.errors.strip()}")
+    server_pid, pane, pane_pid = result.text.split()
     agent = Agent(cli, run, socket, pane, int(pane_pid), int(server_pid), home)
     if wait_idle:
         try:
