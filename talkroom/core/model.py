@@ -17,7 +17,6 @@ IN_PROGRESS, PAUSED, CLOSED = "IN-PROGRESS", "PAUSED", "CLOSED"
 STATUSES = (IN_PROGRESS, PAUSED, CLOSED)
 TURN_KINDS = ("Opening", "Reply")
 KINDS = ("Opening", "Reply", "Moderator")
-ACTIONS = ("inject", "next", "pause", "resume", "close", "extend", "nudge")
 _DETAILS = frozenset({"action", "body", "budget", "changes", "next", "turn"})
 
 

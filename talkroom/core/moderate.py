@@ -14,7 +14,7 @@ from talkroom.core import clock
 from talkroom.core.codec import check_body
 from talkroom.core.errors import BadInput, Refused
 from talkroom.core.model import CLOSED, IN_PROGRESS, PAUSED, Block, Conversation
-from talkroom.core.names import MAX_MAX_TURNS, MODERATOR, join_names, new_block_id
+from talkroom.core.names import MAX_MAX_TURNS, MODERATOR, join_names, new_block_id, split_names
 from talkroom.core.ops import (
     Plan,
     not_closed,
@@ -125,6 +125,35 @@ def _close(edit: Edit, request: Request) -> None:
     edit.header.pop("paused reason", None)
 
 
+def _reopen(edit: Edit, request: Request) -> None:
+    conv = edit.conv
+    if conv.status != CLOSED:
+        raise Refused(f"{conv.id} is {conv.status}, not CLOSED; nothing to reopen")
+    edit.set_status(IN_PROGRESS)
+    edit.header.pop("resolution", None)  # the close block keeps it in the history
+    if request.next_:
+        names = resolve_next(conv, request.next_, MODERATOR)
+        within_budget(conv, names)
+    else:
+        names = _next_at_close(conv)
+        if conv.turns >= conv.max_turns:
+            names = [MODERATOR]  # nobody could reply: the budget is used up
+    edit.set_next(names)
+
+
+def _next_at_close(conv: Conversation) -> list[str]:
+    """Who was next when the conversation was closed (the moderator if nobody was)."""
+    for block in reversed(conv.blocks):
+        if block.kind == "Moderator" and block.action == "close":
+            change = block.change("next")
+            names = split_names(change[0]) if change else []
+            known = [n for n in names if n == MODERATOR or n in conv.participants]
+            return known or [MODERATOR]
+        if block.kind == "Reply" and block.next == []:
+            return [MODERATOR]  # closed by a reply (`reply --close`)
+    return [MODERATOR]
+
+
 def _check_extend(request: Request) -> str:
     if request.by is None or not 1 <= request.by <= MAX_MAX_TURNS:
         raise BadInput(f"--by must be a number of turns between 1 and {MAX_MAX_TURNS}")
@@ -159,6 +188,7 @@ ACTIONS: dict[str, Action] = {
     "pause": Action(_check_pause, _pause),
     "resume": Action(_no_body, _resume),
     "close": Action(lambda r: resolution_text(r.body), _close),
+    "reopen": Action(_no_body, _reopen),
     "extend": Action(_check_extend, _extend),
     "nudge": Action(_no_body, _nudge),
 }

@@ -261,6 +261,11 @@ def plan_open(
 
 def open_conversation(root: Root, plan: Plan, host: str) -> Outcome:
     """Create the planned conversation under a fresh id (`-2`, `-3`, ... on a clash)."""
+    if root.implicit and not root.path.is_dir():
+        raise BadInput(
+            f"no talk root is chosen (no --root, $TALKROOM_ROOT or config root, and no .talks "
+            f"folder at or above {root.path.parent}); choose one that every agent shares: "
+            "--root ~/talks, or 'root: ~/talks' in 'talkroom config --edit'")
     try:
         root.conversations.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -296,6 +301,9 @@ def plan_reply(
     resolution = resolution_text(close) if close is not None else None
     if next_ is None and resolution is None:
         raise BadInput("say who speaks next with --next NAME[,NAME] (or 'moderator', 'all')")
+    if next_ is not None and author in next_:
+        raise BadInput(f"--next names you ({author}): a reply passes the turn on; name "
+                       "another participant, 'moderator' or 'all'")
     body = check_body(body, required=True)
     ts = clock.now() if now is None else now
     at = clock.iso(ts)

@@ -10,6 +10,9 @@ from talkroom.core.errors import BadInput
 from talkroom.core.names import check_name, normalise_name
 
 
+IMPLICIT = "./.talks in the working directory"
+
+
 class Root:
     """A talk root and how it was found."""
 
@@ -27,6 +30,11 @@ class Root:
 
     def __hash__(self) -> int:
         return hash(self.path)
+
+    @property
+    def implicit(self) -> bool:
+        """True when nothing chose this root: the fallback `./.talks` (section 1)."""
+        return self.how == IMPLICIT
 
     @property
     def conversations(self) -> Path:
@@ -60,7 +68,7 @@ def find_root(flag: str | None = None, config_root: str | None = None,
     for folder in (here, *here.parents):
         if (folder / ".talks").is_dir():
             return Root(folder / ".talks", f"the nearest .talks at or above {here}")
-    return Root(here / ".talks", "./.talks in the working directory")
+    return Root(here / ".talks", IMPLICIT)
 
 
 def _absolute(text: str) -> Path:

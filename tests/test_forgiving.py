@@ -1,0 +1,78 @@
+"""First steps and second chances: no root is created by accident, a reply cannot pass the
+turn to its own author, and a closed conversation can be reopened (a block in the file)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from talkroom.core import moderate, ops, store
+from talkroom.core.errors import BadInput, Refused
+from talkroom.core.names import MODERATOR
+from talkroom.core.paths import Root
+from tests.conftest import run_talkroom
+
+
+def opened(root: Root, max_turns: int = 20) -> str:
+    """A conversation between a and b, b to speak."""
+    plan = ops.plan_open(root, topic="Which queue?", opener="a", with_=["b"], body="hi",
+                         max_turns=max_turns)
+    return ops.open_conversation(root, plan, "h").conv.id
+
+
+def act(root: Root, conv_id: str, action: str, **kwargs: object) -> ops.Outcome:
+    """One moderator action, written."""
+    plan = moderate.plan_moderate(root, conv_id, action, moderator="mod",
+                                  **kwargs)  # type: ignore[arg-type]
+    return ops.run(plan, "h")
+
+
+def test_open_never_creates_a_root_nobody_chose(tmp_path: Path) -> None:
+    result = run_talkroom("open", "--topic", "t", "--as", "a", "--with", "b", "--body", "hi")
+    err = result.stderr.decode()
+    assert result.returncode == 2 and "no talk root is chosen" in err and "--root" in err
+    assert "saved to" in err  # the body is kept, as on every failure
+    assert not (tmp_path / ".talks").exists()
+    # A .talks folder made on purpose is found, at or above the working directory.
+    (tmp_path / ".talks").mkdir()
+    result = run_talkroom("open", "--topic", "t", "--as", "a", "--with", "b", "--body", "hi")
+    assert result.returncode == 0, result.stderr.decode()
+
+
+def test_a_reply_cannot_name_its_author_next(root: Root) -> None:
+    conv_id = opened(root)
+    with pytest.raises(BadInput, match=r"--next names you \(b\)"):
+        ops.plan_reply(root, conv_id, author="b", next_=["a", "b"], body="mine again")
+    ops.run(ops.plan_reply(root, conv_id, author="b", next_=["all"], body="to a"), "h")
+    assert store.load(root.conversation(conv_id)).next == ["a"]
+
+
+def test_reopen_restores_who_was_next_and_replays_as_a_block(root: Root) -> None:
+    conv_id = opened(root)
+    with pytest.raises(Refused, match="not CLOSED; nothing to reopen"):
+        act(root, conv_id, "reopen")
+    act(root, conv_id, "close", body="d /tmp")  # a stray key closed it
+    conv = act(root, conv_id, "reopen").conv
+    assert conv.status == "IN-PROGRESS" and conv.resolution is None and conv.next == ["b"]
+    block = conv.blocks[-1]
+    assert (block.action, block.changes) == ("reopen", [("status", "CLOSED", "IN-PROGRESS"),
+                                                       ("next", "none", "b")])
+    assert block.next == ["b"]  # a new assignment: the watcher wakes b again
+    assert store.load(root.conversation(conv_id)).blocks[-2].action == "close"  # history kept
+    # Reopening with a new next; a closed-by-reply conversation goes back to the moderator.
+    act(root, conv_id, "close", body="done")
+    assert act(root, conv_id, "reopen", next_=["a"]).conv.next == ["a"]
+    ops.run(ops.plan_reply(root, conv_id, author="a", next_=None, body="agreed",
+                           close="we agree"), "h")
+    assert act(root, conv_id, "reopen").conv.next == [MODERATOR]
+
+
+def test_reopen_past_the_budget_hands_the_turn_to_the_moderator(root: Root) -> None:
+    conv_id = opened(root, max_turns=2)
+    ops.run(ops.plan_reply(root, conv_id, author="b", next_=["a"], body="last"), "h")
+    act(root, conv_id, "close", body="out of turns")
+    assert act(root, conv_id, "reopen").conv.next == [MODERATOR]
+    act(root, conv_id, "close", body="again")
+    with pytest.raises(Refused, match="used its budget"):
+        act(root, conv_id, "reopen", next_=["a"])
