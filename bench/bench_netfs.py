@@ -82,11 +82,12 @@ def replies(pair: SshfsPair, tmp: Path, runs: int) -> dict[str, float]:
                               "10000"], capture_output=True, text=True, check=True)
         ids[name] = out.stdout.split()[0]
     times: dict[str, list[float]] = {"sshfs": [], "local": []}
-    for _ in range(runs):
+    for n in range(runs):
+        who, other = ("a", "b") if n % 2 == 0 else ("b", "a")  # never naming oneself next
         for name, root in roots.items():
             start = time.perf_counter()
-            subprocess.run([str(script), "--root", str(root), "reply", ids[name], "--as", "a",
-                            "--next", "a", "--body", "a reply of typical length " * 10],
+            subprocess.run([str(script), "--root", str(root), "reply", ids[name], "--as", who,
+                            "--next", other, "--body", "a reply of typical length " * 10],
                            stdout=subprocess.DEVNULL, check=True)
             times[name].append(time.perf_counter() - start)
     return {f"{k}_ms": round(statistics.median(v) * 1000, 1) for k, v in times.items()}

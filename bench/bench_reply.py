@@ -49,14 +49,15 @@ def main() -> None:
         )
         conv_id = opened.stdout.split()[0]
         body = "A reply of typical length: " + "words " * 60
-        reply = [str(script), "--root", str(root), "reply", conv_id, "--as", "a", "--next", "a",
-                 "--body", body]
+        # a and b take turns (a reply never names its author next).
+        replies = [[str(script), "--root", str(root), "reply", conv_id, "--as", who, "--next",
+                    other, "--body", body] for who, other in (("a", "b"), ("b", "a"))]
         block = f"## Reply -- a @ 2026-01-01T00:00:00Z\nTurn 2/10000\n\n{body}\n\nNEXT: a\n\n"
         bare = [sys.executable, "-c",
                 BARE.format(path=str(Path(tmp) / "bare.md"), data=block.encode())]
         times: dict[str, list[float]] = {"reply": [], "bare": []}
-        for _ in range(max(args.runs, 15)):
-            for name, cmd in (("reply", reply), ("bare", bare)):
+        for n in range(max(args.runs, 15)):
+            for name, cmd in (("reply", replies[n % 2]), ("bare", bare)):
                 start = time.perf_counter()
                 subprocess.run(cmd, stdout=subprocess.DEVNULL, check=True, env=env)
                 times[name].append(time.perf_counter() - start)

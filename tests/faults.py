@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from talkroom.core import ops
+from talkroom.core import ops, store
 from talkroom.core.codec import parse
 from talkroom.core.lock import lock_path_for
+from talkroom.core.model import Conversation
 from talkroom.core.paths import Root
 from talkroom.core.stale import read_holder
 
@@ -47,12 +48,20 @@ def remount(path: Path, mode: str) -> None:
     subprocess.run(["mount", "-o", f"remount,{mode}", str(path)], check=True)
 
 
-def writer_loop(root: Root, conv_id: str, name: str, host: str) -> None:
-    """Reply forever (in a forked child); `next` always names the writer."""
+def reply_in_turn(root: Root, conv_id: str, host: str, body: str) -> Conversation:
+    """Reply as whoever is next, passing the turn to the other participant."""
+    conv = store.load(root.conversation(conv_id))
+    author = conv.next[0]
+    other = next(p for p in conv.participants if p != author)
+    return ops.run(ops.plan_reply(root, conv_id, author=author, next_=[other], body=body),
+                   host).conv
+
+
+def writer_loop(root: Root, conv_id: str, host: str) -> None:
+    """Reply forever (in a forked child), the two participants taking turns."""
     i = 0
     while True:
-        plan = ops.plan_reply(root, conv_id, author=name, next_=[name], body=f"{name} #{i}")
-        ops.run(plan, host)
+        reply_in_turn(root, conv_id, host, f"writer #{i}")
         i += 1
 
 
@@ -73,7 +82,7 @@ def kill_writers_at_random(root: Root, conv_id: str, rounds: int, host: str,
         pid = os.fork()
         if pid == 0:  # pragma: no cover - the child is killed
             try:
-                writer_loop(root, conv_id, "killed", host)
+                writer_loop(root, conv_id, host)
             finally:
                 os._exit(1)
         time.sleep(rng.uniform(0.002, max_delay))
@@ -91,10 +100,8 @@ def kill_writers_at_random(root: Root, conv_id: str, rounds: int, host: str,
             assert lock.is_dir() and not any(lock.iterdir()), f"round {n}: a lock {lock}"
             outcomes["lock released"] += 1
         # The next write breaks whatever lock the dead writer left, at once, and succeeds.
-        plan = ops.plan_reply(root, conv_id, author="killed", next_=["killed"],
-                              body=f"after kill {n}")
         started = time.monotonic()
-        after = ops.run(plan, host).conv
+        after = reply_in_turn(root, conv_id, host, f"after kill {n}")
         slowest = max(slowest, time.monotonic() - started)
         assert after.revision > conv.revision and after.blocks[-1].body == f"after kill {n}"
     outcomes["slowest write after a kill, ms"] = round(slowest * 1000)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -214,3 +217,74 @@ def test_trailer_mismatch_is_detected() -> None:
     assert not parse(data.replace(b"revision: 3", b"revision: 4")).trailer_ok
     assert not parse(data[:-1]).trailer_ok
     assert not parse(data + b"after\n").trailer_ok
+
+
+def long_conversation(bodies: list[str]) -> bytes:
+    """A verified file: an opening, then replies by a and b in turn, each with a body."""
+    blocks = [Block("Opening", "a", "2026-11-21T13:45:02Z", "open", "01jd0m6x4k-open",
+                    turn=1, budget=1000, next=["b"])]
+    for i, body in enumerate(bodies, start=2):
+        who = "b" if i % 2 == 0 else "a"
+        if i % 7 == 0:
+            blocks.append(Block("Moderator", "mod", "2026-11-21T13:46:00Z", body,
+                                f"01jd0m7c2p-m{i}", action="inject"))
+        else:
+            blocks.append(Block("Reply", who, "2026-11-21T13:46:10Z", body, f"01jd0m7c2p-r{i}",
+                                turn=i, budget=1000, next=["a" if who == "b" else "b"]))
+    turns = sum(1 for b in blocks if b.is_turn)
+    header = {"topic": "long", "opened by": "a", "participants": "a, b",
+              "status": "IN-PROGRESS", "turns": str(turns), "max turns": "1000",
+              "next": "a", "revision": str(len(blocks)), "opened at": "2026-11-21T13:45:02Z",
+              "updated at": "2026-11-21T13:46:10Z"}
+    return render(Conversation("long", header, blocks, "\npreamble kept\n\n"))
+
+
+@contextlib.contextmanager
+def small_tail() -> Iterator[None]:
+    """A writer's read that leaves blocks unparsed in small files too."""
+    from talkroom.core import codec
+
+    saved = codec.TAIL_WINDOW, codec.TAIL_BLOCKS
+    codec.TAIL_WINDOW, codec.TAIL_BLOCKS = 256, 4
+    try:
+        yield
+    finally:
+        codec.TAIL_WINDOW, codec.TAIL_BLOCKS = saved
+
+
+def fields(block: Block) -> tuple[object, ...]:
+    """Everything a block says, for comparing two parses."""
+    return (block.kind, block.author, block.at, block.block_id, block.raw, block.line,
+            block.turn, block.budget, block.action, block.changes, block.body, block.next)
+
+
+@given(st.lists(BODIES, min_size=30, max_size=60))
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_a_writer_reading_only_the_latest_blocks_writes_the_same_file(
+    bodies: list[str],
+) -> None:
+    data = long_conversation(bodies)
+    whole = parse(data, "long")
+    with small_tail():
+        tail = parse(data, "long", tail=True)
+    assert tail.unparsed is not None and len(tail.latest) < len(whole.blocks)
+    assert render(tail) == data == render(whole)
+    assert tail.turns == whole.turns and tail.revision == whole.revision
+    assert tail.assignment() is not None and whole.assignment() is not None
+    assert tail.assignment().block_id == whole.assignment().block_id  # type: ignore[union-attr]
+    for block_id in ("01jd0m6x4k-open", "01jd0m7c2p-r10", "nope"):
+        assert tail.has_block(block_id) == whole.has_block(block_id) == (block_id != "nope")
+    new = Block("Reply", "a", "2026-11-21T13:47:00Z", "one more", "01jd0m8c2p-new", turn=99,
+                budget=1000, next=["b"])
+    header = {**whole.header, "revision": str(whole.revision + 1)}
+    assert render(tail.evolve(header, new)) == render(whole.evolve(header, new))
+    # Asked for every block, the writer's parse gives what a reader's does.
+    assert [fields(b) for b in tail.blocks] == [fields(b) for b in whole.blocks]
+    assert tail.unparsed is None
+
+
+def test_a_file_that_does_not_verify_is_parsed_whole_even_for_a_writer() -> None:
+    data = long_conversation(["body"] * 40).replace(b"body", b"edit", 1)  # a hand edit
+    with small_tail():
+        conv = parse(data, "long", tail=True)
+    assert not conv.trailer_ok and conv.unparsed is None and len(conv.latest) == 41

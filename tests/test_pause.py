@@ -122,7 +122,7 @@ def test_a_writer_killed_at_commit_leaves_no_lock_in_the_way(root: Root, tmp_pat
     killed_with_lock = 0
     for k in range(1, steps + 1):
         pid = pausing.fork_command(["--root", str(root.path), "reply", conv_id, "--as", "b",
-                                    "--next", "b", "--body", f"killed at {k}"],
+                                    "--next", "a", "--body", f"killed at {k}"],
                                    tmp_path / f"k{k}.out", stop_at=k)
         if pausing.wait_stopped(pid) is not None:
             continue

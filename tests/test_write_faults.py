@@ -70,6 +70,7 @@ class WritePath(RuleBasedStateMachine):
         self.conv_id = ops.open_conversation(self.root, plan, "h").conv.id
         self.path = self.root.conversation(self.conv_id)
         self.written: list[str] = []
+        self.speaker = "a"  # a and b take turns: a reply never names its author next
         self.faulty = FaultyOs()
         self.real_os = files.os
 
@@ -82,7 +83,9 @@ class WritePath(RuleBasedStateMachine):
     def reply(self, body: str, fault: tuple[str, OSError, int] | None) -> None:
         body = body.rstrip("\n")
         before = self.path.read_bytes()
-        plan = ops.plan_reply(self.root, self.conv_id, author="a", next_=["a"], body=body)
+        other = "b" if self.speaker == "a" else "a"
+        plan = ops.plan_reply(self.root, self.conv_id, author=self.speaker, next_=[other],
+                              body=body)
         if fault is not None:
             self.faulty.arm(*fault)
         files.os = self.faulty  # type: ignore[assignment]
@@ -94,6 +97,7 @@ class WritePath(RuleBasedStateMachine):
             assert self.path.read_bytes() == before, "a failed write changed the file"
         else:
             self.written.append(body)  # a transient PermissionError on rename was retried
+            self.speaker = other
         finally:
             files.os = self.real_os
             self.faulty.left = 0

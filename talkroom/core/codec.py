@@ -110,7 +110,9 @@ def _separator(previous: str) -> str:
 def render_text(conv: Conversation) -> str:
     """Everything above the trailer: header, preamble and blocks."""
     parts = [render_header(conv.header) + conv.preamble]
-    for block in conv.blocks:
+    if conv.unparsed is not None:  # blocks of a verified file, exactly as they were
+        parts += [_separator(parts[-1]), conv.unparsed[0]]
+    for block in conv.latest:
         text = render_block(block)
         parts.append(_separator(parts[-1]))
         parts.append(text)
@@ -189,8 +191,13 @@ def _key_line(header_text: str, key: str) -> int:
     return 2
 
 
-def parse(data: bytes, conv_id: str = "") -> Conversation:
-    """Parse a conversation file; raises Unreadable with line and reason."""
+def parse(data: bytes, conv_id: str = "", *, tail: bool = False) -> Conversation:
+    """Parse a conversation file; raises Unreadable with line and reason.
+
+    With `tail` (a writer's read), a file whose trailer verifies, so that talkroom wrote it
+    as it is, has only its latest blocks parsed: the earlier ones stay text, rendered back
+    unchanged, and are parsed only if asked for (`Conversation.blocks`).
+    """
     if len(data) > MAX_FILE_BYTES:
         raise Unreadable(f"the file is {len(data)} bytes; the limit is {MAX_FILE_BYTES} (16 MiB)")
     trailer = TRAILER_RE.search(data)
@@ -215,21 +222,60 @@ def parse(data: bytes, conv_id: str = "") -> Conversation:
     header = parse_header(header_text, first_line=2)
     line_no = text.count("\n", 0, end.end()) + 1
     rest = text[end.end() :]
-    found = headings(rest)
-    starts = [at for at, _fields in found]
-    blocks: list[Block] = []
-    seen, seen_line = 0, line_no
-    for i, (start, (kind, author, at, block_id)) in enumerate(found):
-        seen_line += rest.count("\n", seen, start)
-        seen = start
-        stop = starts[i + 1] if i + 1 < len(starts) else len(rest)
-        blocks.append(Block.from_file(kind, author, at, block_id, rest[start:stop], seen_line))
-    preamble = rest[: starts[0]] if starts else rest
+    verified = trailer_ok and trailer_rev == _revision(header)
+    heading = _HEADING_AFTER_NEWLINE.search("\n" + rest)
+    first = heading.start() if heading is not None else len(rest)
+    preamble = rest[:first]
+    cut = _tail_cut(rest, first) if tail and verified and header.get("turns", "").isdigit() \
+        else None
+    unparsed: tuple[str, int, int] | None = None
+    if cut is None:
+        blocks = parse_blocks(rest[first:], line_no + rest.count("\n", 0, first))
+    else:
+        blocks = parse_blocks(rest[cut:], line_no + rest.count("\n", 0, cut))
+        earlier = int(header["turns"]) - sum(1 for b in blocks if b.is_turn)
+        unparsed = (rest[first:cut], line_no + rest.count("\n", 0, first), earlier)
     conv = Conversation(conv_id, header, blocks, preamble)
+    conv.unparsed = unparsed
     conv.sha = sha
-    conv.trailer_ok = trailer_ok and not conv.legacy and trailer_rev == conv.revision
+    conv.trailer_ok = verified and not conv.legacy
     _check(conv, header_text)
     return conv
+
+
+TAIL_BLOCKS = 24  # a writer reads at least this many of the latest blocks (the journal: 16)
+TAIL_WINDOW = 64 * 1024  # where it looks for them first; doubled until they are found
+
+
+def _tail_cut(rest: str, first: int) -> int | None:
+    """Where the latest blocks a writer needs begin (after the first block's start at
+    `first`); None when the whole file is better parsed, being small."""
+    window = TAIL_WINDOW
+    while window < len(rest) - first:
+        at = rest.rfind("\n", 0, len(rest) - window) + 1  # a line's start: no false heading
+        found = headings(rest[at:])
+        if len(found) > TAIL_BLOCKS and at + found[0][0] > first:
+            return at + found[0][0]
+        window *= 2
+    return None
+
+
+def _revision(header: dict[str, str]) -> int:
+    value = header.get("revision", "").strip()
+    return int(value) if value.isdigit() else -1
+
+
+def parse_blocks(text: str, first_line: int) -> list[Block]:
+    """The blocks in `text` (which begins on line `first_line` of its file)."""
+    found = headings(text)
+    blocks: list[Block] = []
+    seen, seen_line = 0, first_line
+    for i, (start, (kind, author, at, block_id)) in enumerate(found):
+        seen_line += text.count("\n", seen, start)
+        seen = start
+        stop = found[i + 1][0] if i + 1 < len(found) else len(text)
+        blocks.append(Block.from_file(kind, author, at, block_id, text[start:stop], seen_line))
+    return blocks
 
 
 def _check(conv: Conversation, header_text: str) -> None:
@@ -251,7 +297,7 @@ def _check(conv: Conversation, header_text: str) -> None:
             f"max turns {budget!r} is not a number", _key_line(header_text, "max turns")
         )
     seen: set[str] = set()
-    for block in conv.blocks:
+    for block in conv.latest:  # a verified file left partly unparsed was checked when written
         if block.kind == "Moderator" and block.action is None and not conv.legacy:
             raise Unreadable(
                 "expected 'Action: <action>' after a Moderator heading", block.line + 1

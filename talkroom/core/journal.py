@@ -193,7 +193,9 @@ def after_commit(journal: Journal | None, before: Conversation | None, new: Conv
             budget -= len(entry.text)
     kept: list[Entry] = []
     budget = TEXT_BUDGET
-    for block in reversed(new.blocks):
+    latest = new.latest  # the blocks parsed: all, or the latest of a long file
+    with_ids = latest if sum(1 for b in latest if b.block_id) >= KEEP else new.blocks
+    for block in reversed(with_ids):
         if len(kept) == KEEP:
             break
         if not block.block_id:

@@ -117,7 +117,10 @@ class Conversation:
     ) -> None:
         self.id = id
         self.header = header
-        self.blocks = blocks
+        self._blocks = blocks
+        # The file's text of its earliest blocks, not parsed yet (see `codec.parse`'s
+        # `tail`), the line it starts on and how many turns it holds.
+        self.unparsed: tuple[str, int, int] | None = None
         self.preamble = preamble  # text between the header and the first block
         self.path = path
         self.trailer_ok = False
@@ -130,9 +133,34 @@ class Conversation:
     def __repr__(self) -> str:
         return f"Conversation({self.id!r}, revision={self.revision}, blocks={len(self.blocks)})"
 
+    @property
+    def blocks(self) -> list[Block]:
+        """Every block, oldest first (the earliest are parsed now if they were left)."""
+        if self.unparsed is not None:
+            from talkroom.core.codec import parse_blocks
+
+            text, line, _turns = self.unparsed
+            self._blocks = parse_blocks(text, line) + self._blocks
+            self.unparsed = None
+        return self._blocks
+
+    @property
+    def latest(self) -> list[Block]:
+        """The blocks parsed so far: every block, unless `unparsed` holds the earliest."""
+        return self._blocks
+
+    def has_block(self, block_id: str) -> bool:
+        """True when a block has this id; the parsed (latest) blocks are asked first."""
+        if any(b.block_id == block_id for b in self._blocks):
+            return True
+        # The id's text missing from the earlier blocks' text settles it without a parse.
+        return (self.unparsed is not None and f"<!-- {block_id} -->" in self.unparsed[0]
+                and block_id in self.block_ids)
+
     def evolve(self, header: dict[str, str], block: Block) -> Conversation:
         """A new conversation with `header` and `block` appended; self is left untouched."""
-        new = Conversation(self.id, header, [*self.blocks, block], self.preamble, self.path)
+        new = Conversation(self.id, header, [*self._blocks, block], self.preamble, self.path)
+        new.unparsed = self.unparsed
         new.edited_by_hand = self.edited_by_hand
         return new
 
@@ -176,7 +204,8 @@ class Conversation:
     @property
     def turns(self) -> int:
         """The count of Opening and Reply blocks (the header's count is advisory)."""
-        return sum(1 for b in self.blocks if b.is_turn)
+        earlier = self.unparsed[2] if self.unparsed is not None else 0
+        return earlier + sum(1 for b in self._blocks if b.is_turn)
 
     @property
     def max_turns(self) -> int:
@@ -221,9 +250,10 @@ class Conversation:
 
     def assignment(self) -> Block | None:
         """The last block that wrote NEXT: (the current assignment)."""
-        for block in reversed(self.blocks):
-            if block.assigns:
-                return block
+        for blocks in (self._blocks, self.blocks):  # the latest first, then all of them
+            for block in reversed(blocks):
+                if block.assigns:
+                    return block
         return None
 
 

@@ -9,7 +9,6 @@ from pathlib import Path
 from talkroom.core.errors import BadInput
 from talkroom.core.names import check_name, normalise_name
 
-
 IMPLICIT = "./.talks in the working directory"
 
 

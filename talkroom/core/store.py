@@ -93,8 +93,9 @@ class Reader:
         entry = self._entries.get(path)
         return entry.last if entry else None
 
-    def poll(self, path: Path) -> Snapshot:
-        """Read once, without waiting; a suspicious read returns the last good snapshot."""
+    def poll(self, path: Path, tail: bool = False) -> Snapshot:
+        """Read once, without waiting; a suspicious read returns the last good snapshot.
+        With `tail`, a verified file has only its latest blocks parsed (a writer's read)."""
         entry = self._entries.setdefault(path, _Entry())
         try:
             data = read_bytes(path)
@@ -121,7 +122,7 @@ class Reader:
             return self._accept(entry, path, verdict, sha, mtime)
         conv_id = path.name[:-3] if path.name.endswith(".md") else path.name
         try:
-            conv: Conversation | None = parse(data, conv_id)
+            conv: Conversation | None = parse(data, conv_id, tail=tail)
             assert conv is not None
             problem = None if (conv.legacy or conv.trailer_ok) else (
                 "the trailer is missing or does not match (a torn read or a hand edit)"
@@ -159,7 +160,8 @@ class Reader:
         entry.max_revision = max(entry.max_revision, conv.revision)
         return Snapshot(path, conv)
 
-    def settle_all(self, paths: list[Path], timeout: float = 5.0) -> list[Snapshot]:
+    def settle_all(self, paths: list[Path], timeout: float = 5.0,
+                   tail: bool = False) -> list[Snapshot]:
         """Poll until each file is settled: verified, a hand edit, unreadable or missing.
 
         Torn reads are waited out together, so many suspicious files cost one settle time.
@@ -167,7 +169,7 @@ class Reader:
         """
         start = time.monotonic()
         deadline = start + max(timeout, self.settle_time + 0.5)
-        snaps = {path: self.poll(path) for path in paths}
+        snaps = {path: self.poll(path, tail) for path in paths}
         delay = 0.02
         while True:
             now = time.monotonic()
@@ -182,15 +184,15 @@ class Reader:
             time.sleep(delay)
             delay = min(delay * 2, 0.25)
             for path in waiting:
-                snaps[path] = self.poll(path)
+                snaps[path] = self.poll(path, tail)
 
-    def settle(self, path: Path, timeout: float = 5.0) -> Snapshot:
+    def settle(self, path: Path, timeout: float = 5.0, tail: bool = False) -> Snapshot:
         """settle_all for one file."""
-        return self.settle_all([path], timeout)[0]
+        return self.settle_all([path], timeout, tail)[0]
 
-    def load(self, path: Path, timeout: float = 5.0) -> Conversation:
+    def load(self, path: Path, timeout: float = 5.0, tail: bool = False) -> Conversation:
         """Read until a verified snapshot (or a settled verdict); raise on failure."""
-        snap = self.settle(path, timeout)
+        snap = self.settle(path, timeout, tail)
         if snap.missing and not snap.pending:
             raise NotFound(
                 f"no conversation {snap.conv_id!r} in {path.parent}; "
@@ -263,7 +265,7 @@ def _write_once(lock: FileLock, path: Path, block_id: str, change: Change, creat
                 lost: list[journal.Entry] | None, notes: list[str] | None) -> Conversation:
     with lock:
         current = _read_current(path, create)
-        if current is not None and block_id in current.block_ids:
+        if current is not None and current.has_block(block_id):
             return current  # a retried write that already landed
         new = change(current)
         if current is not None and new.revision <= current.revision:
@@ -277,7 +279,7 @@ def _write_once(lock: FileLock, path: Path, block_id: str, change: Change, creat
             raise _Again from None  # stopped past the stale time: read and decide again
         _journal(lock, path, previous, current, new, data, lost, notes)
     back = _read_back(path, new, data)
-    if back is None or block_id not in back.block_ids:
+    if back is None or not back.has_block(block_id):
         raise _Again(landed=True)
     return back
 
@@ -314,7 +316,7 @@ def _read_current(path: Path, create: bool) -> Conversation | None:
         if os.path.lexists(path):
             raise FileExistsError(path)
         return None
-    return Reader().load(path)
+    return Reader().load(path, tail=True)
 
 
 def _read_back(path: Path, new: Conversation, data: bytes) -> Conversation | None:

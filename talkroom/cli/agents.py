@@ -1,0 +1,289 @@
+"""The agents' hot path: open, reply, show, list and guide.
+
+These run for every turn and must start fast: this module imports nothing beyond the
+package's own light modules; each command imports what it needs when it runs.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from talkroom.cli.context import BodyArgs, Context, Globals, say
+from talkroom.cli.parser import body_options, command
+from talkroom.core.errors import BadInput, TalkError
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (~3 ms at start)
+if TYPE_CHECKING:
+    import argparse
+    from pathlib import Path
+
+    from talkroom.cli.parser import Spec
+    from talkroom.core.store import Reader
+
+STATUS_FILTER = {"in-progress": "IN-PROGRESS", "paused": "PAUSED", "closed": "CLOSED"}
+
+
+class OpenArgs(BodyArgs):
+    """talkroom open's arguments."""
+
+    topic: str
+    as_name: str
+    with_names: str
+    next: str | None
+    max_turns: int | None
+    waiting_limit: str | None
+
+
+class ReplyArgs(BodyArgs):
+    """talkroom reply's arguments."""
+
+    id: str
+    as_name: str
+    next: str | None
+    close: str | None
+
+
+class ShowArgs(Globals):
+    """talkroom show's arguments."""
+
+    id: str
+    json: bool
+    last: int | None
+    follow: bool
+
+
+class ListArgs(Globals):
+    """talkroom list's arguments."""
+
+    status: str
+    json: bool
+
+
+def cmd_open(ctx: Context, a: OpenArgs) -> int:
+    """talkroom open: start a conversation; prints its id on the first line."""
+    from talkroom.core import ops
+
+    body = ctx.read_body(a, required=False)
+    opener = a.as_name.strip().lower()
+    plan = ops.plan_open(
+        ctx.root,
+        topic=a.topic,
+        opener=a.as_name,
+        with_=a.with_names.split(","),
+        next_=ops.parse_names(a.next) if a.next else None,
+        max_turns=a.max_turns,
+        body=body,
+        moderator=ctx.moderator if opener == "moderator" else None,
+        waiting_limit=a.waiting_limit,
+    )
+    outcome = ops.open_conversation(ctx.root, plan, ctx.host)
+    conv = outcome.conv
+    print(conv.id)
+    print(f"file: {conv.path}")
+    print(f"turn 1/{conv.max_turns}; next: {', '.join(conv.next)}")
+    say(outcome)
+    return 0
+
+
+def cmd_reply(ctx: Context, a: ReplyArgs) -> int:
+    """talkroom reply: add your turn when `next` names you."""
+    from talkroom.core import ops
+
+    body = ctx.read_body(a, required=True)
+    plan = ops.plan_reply(
+        ctx.root,
+        a.id,
+        author=a.as_name,
+        next_=ops.parse_names(a.next) if a.next else None,
+        body=body,
+        close=a.close,
+    )
+    outcome = ops.run(plan, ctx.host)
+    conv = outcome.conv
+    if "CODEX_TOOL_CALL_ID" in os.environ or "CODEX_THREAD_ID" in os.environ:
+        _note_codex_thread(ctx, a.as_name)  # its thread can then be woken by `codex queue`
+    if conv.status == "CLOSED":
+        print(f"turn {conv.turns}/{conv.max_turns} added to {conv.id}; closed: {conv.resolution}")
+    else:
+        print(
+            f"turn {conv.turns}/{conv.max_turns} added to {conv.id}; next: {', '.join(conv.next)}"
+        )
+    say(outcome)
+    return 0
+
+
+def _note_codex_thread(ctx: Context, name: str) -> None:
+    """Replying from inside Codex: remember its thread for `codex queue` (best effort)."""
+    from talkroom.watch import native, registry
+
+    try:
+        thread = native.codex_thread(dict(os.environ))
+        if thread:
+            registry.note_thread(ctx.root, ctx.host, name.strip().lower(), thread)
+    except (TalkError, OSError):
+        pass  # the reply is written; only a faster wake-up next time is lost
+
+
+def cmd_show(ctx: Context, a: ShowArgs) -> int:
+    """talkroom show: one conversation, sanitised, or as JSON."""
+    import json
+
+    from talkroom.core import journal, views
+    from talkroom.core.store import Reader
+
+    if a.last is not None and a.last < 0:
+        raise BadInput(f"--last must be 0 or more, got {a.last}")
+    reader = Reader()
+    snap = ctx.snapshot(a.id, reader, unreadable_ok=a.json)
+    if a.json:
+        print(json.dumps(views.conversation_dict(snap)))
+        return 0 if snap.readable else 3
+    conv = snap.conv
+    assert conv is not None  # ctx.snapshot raised otherwise
+    conv.lost = journal.check(conv)
+    blocks = conv.blocks if a.last is None else conv.blocks[len(conv.blocks) - a.last :]
+    if a.last == 0:
+        blocks = []
+    print(views.header_text(conv))
+    for block in blocks:
+        print()
+        print(views.block_text(block), end="")
+    sys.stdout.flush()
+    if a.follow and conv.status != "CLOSED":  # a closed conversation never grows again
+        return _follow(reader, snap.path, len(conv.blocks))
+    return 0
+
+
+def _follow(reader: Reader, path: Path, seen: int) -> int:
+    """Print blocks as they are appended, until the conversation closes or Ctrl-C."""
+    import time
+
+    from talkroom.core import views
+
+    try:
+        while True:
+            snap = reader.poll(path)
+            conv = snap.conv
+            if conv is not None and not snap.pending and len(conv.blocks) > seen:
+                for block in conv.blocks[seen:]:
+                    print()
+                    print(views.block_text(block), end="")
+                seen = len(conv.blocks)
+                sys.stdout.flush()
+                if conv.status == "CLOSED":
+                    return 0
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        return 0
+
+
+def cmd_list(ctx: Context, a: ListArgs) -> int:
+    """talkroom list: every conversation, newest activity first."""
+    import json
+
+    from talkroom.core import journal, views
+    from talkroom.core.store import Reader, conversation_files
+
+    snaps = Reader().settle_all(conversation_files(ctx.root.conversations))
+    for snap in snaps:
+        if snap.readable and snap.conv is not None:
+            snap.conv.lost = journal.check(snap.conv)
+    wanted = STATUS_FILTER.get(a.status)
+    snaps = [
+        s
+        for s in views.newest_first(snaps)
+        if not s.missing
+        and (wanted is None or not s.readable or (s.conv is not None and s.conv.status == wanted))
+    ]
+    if a.json:
+        print(json.dumps([views.conversation_dict(s, blocks=False) for s in snaps]))
+    else:
+        for snap in snaps:
+            print(views.summary_line(snap))
+    return 0
+
+
+def cmd_guide(ctx: Context, a: Globals) -> int:
+    """talkroom guide: what an agent must know, ready to paste into CLAUDE.md/AGENTS.md."""
+    from talkroom.guide import GUIDE
+
+    print(GUIDE, end="")
+    return 0
+
+
+def _args_open(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--topic", required=True, metavar="TEXT", help="one line")
+    p.add_argument(
+        "--as",
+        dest="as_name",
+        required=True,
+        metavar="NAME",
+        help="your session name, or 'moderator'",
+    )
+    p.add_argument(
+        "--with",
+        dest="with_names",
+        required=True,
+        metavar="NAME[,NAME...]",
+        help="the other participants",
+    )
+    p.add_argument(
+        "--next", metavar="NAME[,...]", help="who speaks first (default: the first --with name)"
+    )
+    p.add_argument("--max-turns", type=int, metavar="N", help="the turn budget (default 20)")
+    p.add_argument(
+        "--waiting-limit",
+        metavar="DURATION",
+        help="flag it when next waits longer than this (600, 10m, 2h; "
+        "default: the config's waiting_threshold)",
+    )
+    body_options(p)
+
+
+def _args_reply(p: argparse.ArgumentParser) -> None:
+    p.add_argument("id", metavar="ID")
+    p.add_argument("--as", dest="as_name", required=True, metavar="NAME", help="your session name")
+    p.add_argument(
+        "--next",
+        metavar="NAME[,...]",
+        help="who speaks after you: participants, 'moderator' or 'all'",
+    )
+    p.add_argument(
+        "--close", metavar="RESOLUTION", help="close the conversation with this decision"
+    )
+    body_options(p)
+
+
+def _args_show(p: argparse.ArgumentParser) -> None:
+    p.add_argument("id", metavar="ID")
+    p.add_argument("--json", action="store_true", help="one JSON object")
+    p.add_argument("--last", type=int, metavar="N", help="only the last N blocks")
+    p.add_argument(
+        "--follow",
+        action="store_true",
+        help="keep printing blocks as they are added, until it closes",
+    )
+
+
+def _args_list(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--status",
+        choices=["in-progress", "paused", "closed", "all"],
+        default="all",
+        help="only these (unreadable files are always listed)",
+    )
+    p.add_argument("--json", action="store_true", help="one JSON array")
+
+
+def _args_none(p: argparse.ArgumentParser) -> None:
+    pass
+
+
+SPECS: dict[str, Spec] = {
+    "open": command(OpenArgs, _args_open, cmd_open),
+    "reply": command(ReplyArgs, _args_reply, cmd_reply),
+    "show": command(ShowArgs, _args_show, cmd_show),
+    "list": command(ListArgs, _args_list, cmd_list),
+    "guide": command(Globals, _args_none, cmd_guide),
+}
