@@ -1,5 +1,18 @@
 """What an agent must know to take part; `talkroom guide` prints it for CLAUDE.md or AGENTS.md."""
 
+import shlex
+
+
+def guide(root: str | None = None) -> str:
+    """The guide; with `root` (a root chosen by flag, variable or config, which an agent in
+    another folder would not find by itself) every command carries `--root`."""
+    if root is None:
+        return GUIDE.replace("{root}", "").replace("{where}", "")
+    where = (f"\n\nThe talk root is {root}: every talkroom command needs `--root "
+             f"{shlex.quote(root)}` (the wake-up line carries it too).")
+    return GUIDE.replace("{root}", f" --root {shlex.quote(root)}").replace("{where}", where)
+
+
 GUIDE = """\
 ## Talking with other agents through talkroom
 
@@ -20,14 +33,14 @@ either way, act on it as if it had been typed.
 
 ### What to do when woken
 
-1. Read the conversation: open the file at <path>, or run `talkroom show <id>`
-   (`talkroom show <id> --last 3` for the latest turns only). Read the moderator's
+1. Read the conversation: open the file at <path>, or run `talkroom show <id>{root}`
+   (`talkroom show <id> --last 3{root}` for the latest turns only). Read the moderator's
    blocks too: they may redirect the discussion.
 2. Think, check what you need in your own workspace, then write ONE reply: your position,
    your evidence, and what you need from the others. Be concrete and brief.
 3. Send it with the command from the wake-up line, body on standard input:
 
-       talkroom reply <id> --as <you> --next <other> <<'EOF'
+       talkroom reply <id> --as <you> --next <other>{root} <<'EOF'
        Your reply, in Markdown.
        EOF
 
@@ -40,7 +53,7 @@ either way, act on it as if it had been typed.
 - `--next` names who speaks after you: another participant, `moderator` (the human) when
   you need a decision or are stuck, or `all`. Several names are joined with commas.
 - Aim to converge on one decision. When everyone agrees, close it with your last reply:
-  `talkroom reply <id> --as <you> --close "the decision, in one line" --body "..."`.
+  `talkroom reply <id> --as <you>{root} --close "the decision, in one line" --body "..."`.
 - Each conversation has a turn budget (turn N/M). The reply that uses the last turn hands
   the conversation to the moderator, who extends or closes it.
 - If a command is refused, read its one-line error and do what it says; do not retry in a
@@ -50,10 +63,10 @@ either way, act on it as if it had been typed.
 
 ### Starting a conversation yourself
 
-    talkroom open --topic "one line" --as <you> --with <other>[,<other>...] [--max-turns N] <<'EOF'
+    talkroom open --topic "one line" --as <you> --with <other>[,<other>...] [--max-turns N]{root} <<'EOF'
     The question and what you know so far.
     EOF
 
-It prints the new id on its first line. `talkroom list` lists conversations;
-`talkroom show <id> --json` prints one as JSON.
+It prints the new id on its first line. `talkroom list{root}` lists conversations;
+`talkroom show <id> --json{root}` prints one as JSON.{where}
 """

@@ -76,3 +76,30 @@ def test_reopen_past_the_budget_hands_the_turn_to_the_moderator(root: Root) -> N
     act(root, conv_id, "close", body="again")
     with pytest.raises(Refused, match="used its budget"):
         act(root, conv_id, "reopen", next_=["a"])
+
+
+def test_the_guide_carries_the_root_whenever_one_was_chosen(tmp_path: Path) -> None:
+    root = tmp_path / "shared talks"
+    for args, env in ((["--root", str(root)], {}), ([], {"TALKROOM_ROOT": str(root)})):
+        out = run_talkroom(*args, "guide", env=env)
+        text = out.stdout.decode()
+        assert out.returncode == 0 and f"--root '{root}'" in text
+        assert f"talkroom show <id> --root '{root}'" in text
+        assert f"talkroom reply <id> --as <you> --next <other> --root '{root}' <<'EOF'" in text
+    # No root chosen: the guide as it is, and a word about choosing one.
+    out = run_talkroom("guide")
+    assert out.returncode == 0 and "--root '" not in out.stdout.decode()
+    assert "no talk root is chosen here" in out.stderr.decode()
+    (tmp_path / ".talks").mkdir()  # found by every agent working below this folder
+    out = run_talkroom("guide")
+    assert "--root '" not in out.stdout.decode() and out.stderr == b""
+
+
+def test_reopen_from_the_command_line(root: Root) -> None:
+    conv_id = opened(root)
+    where = ["--root", str(root.path)]
+    assert run_talkroom(*where, "close", conv_id, "--resolution", "d /tmp").returncode == 0
+    out = run_talkroom(*where, "reopen", conv_id, "--next", "a")
+    assert out.returncode == 0 and b"is IN-PROGRESS" in out.stdout and b"next: a" in out.stdout
+    again = run_talkroom(*where, "reopen", conv_id)
+    assert again.returncode == 1 and b"not CLOSED; nothing to reopen" in again.stderr

@@ -205,10 +205,16 @@ def cmd_list(ctx: Context, a: ListArgs) -> int:
 
 
 def cmd_guide(ctx: Context, a: Globals) -> int:
-    """talkroom guide: what an agent must know, ready to paste into CLAUDE.md/AGENTS.md."""
-    from talkroom.guide import GUIDE
+    """talkroom guide: what an agent must know, ready to paste into CLAUDE.md/AGENTS.md.
+    A root chosen by --root, $TALKROOM_ROOT or the config is written into every command:
+    an agent started in another folder would not find it by itself."""
+    from talkroom.guide import guide
 
-    print(GUIDE, end="")
+    root = ctx.root
+    if root.implicit:
+        print("talkroom: no talk root is chosen here; give agents one with --root DIR "
+              "(talkroom guide --root DIR writes it into every command)", file=sys.stderr)
+    print(guide(str(root.path) if root.chosen else None), end="")
     return 0
 
 

@@ -1,4 +1,4 @@
-"""The moderator's commands: next, inject, pause, resume, close, extend and nudge."""
+"""The moderator's commands: next, inject, pause, resume, close, reopen, extend and nudge."""
 
 from __future__ import annotations
 
@@ -41,6 +41,12 @@ class CloseArgs(IdArgs):
     """talkroom close's arguments."""
 
     resolution: str
+
+
+class ReopenArgs(IdArgs):
+    """talkroom reopen's arguments."""
+
+    next: str | None
 
 
 class ExtendArgs(IdArgs):
@@ -104,6 +110,13 @@ def cmd_close(ctx: Context, a: CloseArgs) -> int:
     return _moderate(ctx, a.id, "close", body=a.resolution)
 
 
+def cmd_reopen(ctx: Context, a: ReopenArgs) -> int:
+    """talkroom reopen: a closed conversation goes on (a block in the file says so)."""
+    from talkroom.core.ops import parse_names
+
+    return _moderate(ctx, a.id, "reopen", next_=parse_names(a.next) if a.next else None)
+
+
 def cmd_extend(ctx: Context, a: ExtendArgs) -> int:
     """talkroom extend."""
     return _moderate(ctx, a.id, "extend", by=a.by)
@@ -139,6 +152,13 @@ def _args_close(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _args_reopen(p: argparse.ArgumentParser) -> None:
+    id_only(p)
+    p.add_argument(
+        "--next", metavar="NAME[,...]", help="who speaks (default: who was next when it closed)"
+    )
+
+
 def _args_extend(p: argparse.ArgumentParser) -> None:
     id_only(p)
     p.add_argument("--by", type=int, required=True, metavar="N", help="more turns")
@@ -150,6 +170,7 @@ SPECS: dict[str, Spec] = {
     "pause": command(PauseArgs, _args_pause, cmd_pause),
     "resume": command(IdArgs, id_only, cmd_resume),
     "close": command(CloseArgs, _args_close, cmd_close),
+    "reopen": command(ReopenArgs, _args_reopen, cmd_reopen),
     "extend": command(ExtendArgs, _args_extend, cmd_extend),
     "nudge": command(IdArgs, id_only, cmd_nudge),
 }

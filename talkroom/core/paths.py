@@ -10,6 +10,7 @@ from talkroom.core.errors import BadInput
 from talkroom.core.names import check_name, normalise_name
 
 IMPLICIT = "./.talks in the working directory"
+CHOSEN = ("--root", "$TALKROOM_ROOT", "the config file's root")  # said, not found
 
 
 class Root:
@@ -29,6 +30,11 @@ class Root:
 
     def __hash__(self) -> int:
         return hash(self.path)
+
+    @property
+    def chosen(self) -> bool:
+        """True when a flag, a variable or the config named this root (section 1)."""
+        return self.how in CHOSEN
 
     @property
     def implicit(self) -> bool:
