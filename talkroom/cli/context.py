@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import sys
 
-from talkroom.core.errors import BadInput, NotFound, StoreError
+from talkroom.core.errors import BadInput, StoreError
 from talkroom.core.names import MAX_BODY_BYTES
 from talkroom.core.paths import Root
 
@@ -98,15 +98,12 @@ class Context:
     ) -> Snapshot:
         """Conversation `conv_id`, settled; a one-line error when it is missing, or when it
         cannot be read (unless `unreadable_ok`: `show --json` reports that itself)."""
-        from talkroom.core.store import Reader
+        from talkroom.core.store import Reader, not_found
 
-        path = self.root.conversation(conv_id)
+        path = self.root.find(conv_id)  # live, else archived
         snap = (reader or Reader()).settle(path)
         if snap.missing:
-            raise NotFound(
-                f"no conversation {conv_id!r} in {path.parent}; check the id with "
-                "'talkroom list' and the root with --root"
-            )
+            raise not_found(path)
         if unreadable_ok or (snap.readable and snap.conv is not None):
             return snap
         if snap.error is None:  # still torn when the reader stopped waiting

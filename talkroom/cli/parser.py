@@ -96,6 +96,7 @@ COMMANDS: list[tuple[str, tuple[str, ...], str, str]] = [
     ("resume", (), "moderator", "moderator: resume and wake next again"),
     ("close", (), "moderator", "moderator: close with a resolution"),
     ("reopen", (), "moderator", "moderator: reopen a closed conversation"),
+    ("archive", (), "archive", "move closed conversations out of the live list (or back)"),
     ("extend", (), "moderator", "moderator: raise the turn budget"),
     ("nudge", (), "moderator", "moderator: deliver the wake-up line to next again"),
     ("guide", (), "agents", "print what an agent must know (for CLAUDE.md or AGENTS.md)"),

@@ -160,7 +160,10 @@ def cmd_search(ctx: Context, a: SearchArgs) -> int:
 
     if not a.query.strip():
         raise BadInput("the search query is empty; give a word or phrase to look for")
-    snaps = Reader().settle_all(conversation_files(ctx.root.conversations))
+    from talkroom.core.archive import archived
+
+    files = conversation_files(ctx.root.conversations) + archived(ctx.root)
+    snaps = Reader().settle_all(files)
     convs = sorted(
         (s.conv for s in snaps if s.readable and s.conv is not None),
         key=lambda c: c.updated_at,

@@ -266,6 +266,14 @@ class Folder:
                 time.sleep(delay)
                 delay *= 2
 
+    def move(self, name: str, to: Folder, new_name: str) -> None:
+        """Rename `name` in this folder to `new_name` in folder `to` (same filesystem),
+        replacing what is there; neither folder is found again by path."""
+        if self.fd is not None and to.fd is not None:
+            os.replace(name, new_name, src_dir_fd=self.fd, dst_dir_fd=to.fd)
+        else:
+            os.replace(self.path / name, to.path / new_name)
+
     def fsync(self) -> None:
         """fsync the folder where the platform and filesystem allow it."""
         if self.fd is None:

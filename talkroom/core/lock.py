@@ -80,6 +80,7 @@ class FileLock:
         self.depth = depth
         self.create_folders = create_folders
         self.folder: Folder | None = None
+        self._gone: list[str] = []  # names taken into our folder by `remove`
         self.held = False
         self.lost = False  # broken while we held it: our holder stays, naming us
         self.committed: object = None  # what was renamed over the target, once it was
@@ -189,6 +190,24 @@ class FileLock:
                 (mine.st_dev, mine.st_ino) != self._own_id:
             raise FileNotFoundError(self._mine)
 
+    def remove(self, target: str) -> None:
+        """Take `target` (beside the lock) out of the folder, only if the lock is still
+        ours: it is renamed into our own folder by path, the same fence as a commit, and
+        goes with the lock. Raises LockLost, leaving `target` where it was, otherwise."""
+        assert self.folder is not None and self.held
+        try:
+            self._check_mine()
+            gone = f"{target.lstrip('.')}.gone"
+            self.folder.rename(target, f"{self._mine}/{gone}", attempts=1)
+            self._gone.append(gone)
+        except FileNotFoundError:
+            self.lost = True
+            raise LockLost(f"the lock on {self.path.name} was broken while this writer was "
+                           "stopped; the file was left where it is") from None
+        except OSError as exc:
+            raise io_error(exc, self.path) from None
+        self.folder.fsync()
+
     def commit(self, data: bytes, what: object = True) -> None:
         """Replace the target file with `data` (fsync'd), if the lock is still ours;
         `committed` is `what` from the moment the rename is done."""
@@ -215,6 +234,11 @@ class FileLock:
                     folder.rmdir(self.lock.name)  # a later writer may have taken it: fine
                 except OSError:
                     pass
+                for gone in self._gone:  # files taken out with `remove`
+                    try:
+                        folder.unlink(f"{done}/{gone}")
+                    except OSError:
+                        pass
                 remove_own(folder, done)
         self.held = False
         folder.close()

@@ -47,6 +47,19 @@ class Root:
         return self.path / "conversations"
 
     @property
+    def archive(self) -> Path:
+        """The folder of archived conversations (closed, out of the live list)."""
+        return self.path / "archive"
+
+    def find(self, conv_id: str) -> Path:
+        """The file of a conversation id, live or archived (the live path if neither)."""
+        live = self.conversation(conv_id)
+        if os.path.lexists(live):
+            return live
+        kept = self.archive / live.name
+        return kept if os.path.lexists(kept) else live
+
+    @property
     def hosts(self) -> Path:
         """The folder of per-host state."""
         return self.path / "hosts"

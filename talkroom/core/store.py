@@ -194,15 +194,23 @@ class Reader:
         """Read until a verified snapshot (or a settled verdict); raise on failure."""
         snap = self.settle(path, timeout, tail)
         if snap.missing and not snap.pending:
-            raise NotFound(
-                f"no conversation {snap.conv_id!r} in {path.parent}; "
-                "check the id with 'talkroom list' and the root with --root"
-            )
+            raise not_found(path)
         if snap.error is not None:
             raise Unreadable(f"{path}: {snap.error}")
         if snap.pending or snap.conv is None:
             raise StoreError(f"{path}: the file keeps changing or is torn; try again")
         return snap.conv
+
+
+def not_found(path: Path) -> NotFound:
+    """No conversation at `path`: a one-line error saying what to do (restore it, when
+    it was archived: docs/protocol.md section 4.5)."""
+    conv_id = path.name[:-3]
+    if os.path.lexists(path.parent.parent / "archive" / path.name):
+        return NotFound(f"{conv_id} is archived; 'talkroom archive --restore {conv_id}' "
+                        "brings it back")
+    return NotFound(f"no conversation {conv_id!r} in {path.parent}; check the id with "
+                    "'talkroom list' and the root with --root")
 
 
 def load(path: Path) -> Conversation:
