@@ -224,6 +224,18 @@ def _timeline_rows(conv: Conversation, receipts: list[Receipt]) -> list[str]:
     return rows
 
 
+EXTENSIONS = (".md", ".markdown", ".html", ".htm")
+
+
+def check_name(name: str) -> None:
+    """Refuse an export file name without a known extension: `md` typed where a name was
+    wanted would write a file called `md`."""
+    if not name.lower().endswith(EXTENSIONS):
+        raise BadInput(f"{name!r} has no extension talkroom writes ({', '.join(EXTENSIONS)}); "
+                       f"name the file, e.g. {name.rstrip('.') or 'talk'}.md (--format picks "
+                       "md or html)")
+
+
 def write_file(path: Path, text: str, *, force: bool = False) -> None:
     """Write an export; an existing file (or symlink) is replaced only with `force`."""
     if (path.exists() or path.is_symlink()) and not force:

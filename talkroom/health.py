@@ -140,7 +140,9 @@ def watcher_down(beat: Heartbeat | None, now: float) -> str | None:
     if beat.alive(now):
         return None
     age = beat.age(now)
-    return f"silent for {clock.age(age)}" if math.isfinite(age) else "silent (no readable beat time)"
+    if not math.isfinite(age):
+        return "silent (no readable beat time)"
+    return f"silent for {clock.age(age)}"
 
 
 def _latest(receipts: list[Receipt], target: str) -> Receipt | None:

@@ -195,11 +195,13 @@ def cmd_export(ctx: Context, a: ExportArgs) -> int:
     from talkroom import export
 
     conv = ctx.conversation(a.id)
+    if a.output not in (None, "-") and a.output.strip():
+        export.check_name(a.output)
     fmt = a.format or ("html" if a.output and a.output.endswith((".html", ".htm")) else "md")
     if fmt == "html":
-        from talkroom.core.receipts import ReceiptTail
+        from talkroom.core.receipts import receipts_for
 
-        receipts = [r for r in ReceiptTail(ctx.root).poll() if r.conversation == conv.id]
+        receipts = receipts_for(ctx.root, conv.id, conv.opened_at, conv.updated_at)
         text = export.to_html(conv, receipts)
     else:
         text = export.to_markdown(conv)

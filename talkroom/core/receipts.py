@@ -8,15 +8,19 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 from talkroom.core.errors import Unreadable
-from talkroom.core.files import Folder, read_new_lines
+from talkroom.core.files import Folder, read_head, read_new_lines
 from talkroom.core.names import NAME_RE
 from talkroom.core.paths import Root
 
 RECEIPTS_FILE = "deliveries.jsonl"
 TAIL_CAP = 8 * 1024 * 1024  # read at most this much of a host's receipts at one look
+ROTATE_AT = 1024 * 1024  # the current file is set aside as a dated segment past this
+_COMPACT_RE = re.compile(r"^\d{8}T\d{6}Z$")
+_SEGMENT_RE = re.compile(r"^deliveries-(\d{8}T\d{6}Z)-(\d{8}T\d{6}Z)(?:-\d+)?\.jsonl$")
 RECEIPT_KEYS = ("at", "conversation", "assignment", "revision", "target", "pane", "outcome",
                 "latency_ms")
 TYPING, DELIVERED, UNKNOWN, NOT_SUBMITTED = "typing", "delivered", "unknown", "not-submitted"
@@ -107,14 +111,76 @@ def receipts_path(root: Root, host: str) -> Path:
 def append_receipt(root: Root, host: str, receipt: Receipt) -> None:
     """Append one line; only this host's watcher writes this file, so O_APPEND is safe.
     A link planted at this name (or at a folder above it) is refused, never written
-    through."""
+    through. A file past ROTATE_AT is first set aside as a dated segment."""
     line = (json.dumps(receipt.to_json(), ensure_ascii=True) + "\n").encode()
     with Folder(root.path, "hosts", host, create=True) as folder:
+        try:
+            size = folder.lstat(RECEIPTS_FILE).st_size
+        except FileNotFoundError:
+            size = 0
+        if size >= ROTATE_AT:
+            _rotate(folder, receipt.at)
         folder.append(RECEIPTS_FILE, line)
 
 
+def _rotate(folder: Folder, now: str) -> None:
+    """Rename the current file to `deliveries-<first at>-<last at>.jsonl`, so a reader
+    of one conversation's history opens only the segments of its time."""
+    try:
+        head = read_head(folder.path / RECEIPTS_FILE, 4096).split(b"\n", 1)[0]
+        first = str(json.loads(head).get("at", ""))
+    except (OSError, Unreadable, ValueError, AttributeError):
+        first = ""
+    last = _compact(now)
+    name = f"deliveries-{_compact(first) or last}-{last}"
+    taken = 0
+    while folder.exists(f"{name}{f'-{taken}' if taken else ''}.jsonl"):
+        taken += 1
+    folder.rename(RECEIPTS_FILE, f"{name}{f'-{taken}' if taken else ''}.jsonl", attempts=1)
+
+
+def _compact(at: str) -> str:
+    """`2026-12-01T07:30:00Z` as `20261201T073000Z`; "" when it is not such a time."""
+    text = at.replace("-", "").replace(":", "")
+    return text if _COMPACT_RE.match(text) else ""
+
+
+def segments(folder: Path) -> list[tuple[str, str, Path]]:
+    """A host's set-aside receipt files as (first at, last at, path), oldest first."""
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return []
+    found = [(m.group(1), m.group(2), folder / name) for name in names
+             if (m := _SEGMENT_RE.match(name))]
+    return sorted(found)
+
+
+def receipts_for(root: Root, conv_id: str, since: str, until: str) -> list[Receipt]:
+    """Every receipt of one conversation, from every host: the current files and the
+    segments that overlap [since, until] (its opening and its last update)."""
+    start, end = _compact(since) or "0", _compact(until) or "9"
+    out: list[Receipt] = []
+    try:
+        hosts = [e for e in os.scandir(root.hosts) if NAME_RE.match(e.name)]
+    except OSError:
+        return out
+    for entry in hosts:
+        folder = Path(entry.path)
+        paths = [p for first, last, p in segments(folder) if last >= start and first <= end]
+        for path in [*paths, folder / RECEIPTS_FILE]:
+            try:
+                lines, _offset, _inode = read_new_lines(path, 0, None, TAIL_CAP)
+            except (OSError, Unreadable):
+                continue
+            out.extend(r for r in parse_receipts(entry.name, lines) if r.conversation == conv_id)
+    return out
+
+
 class ReceiptTail:
-    """Reads every host's deliveries.jsonl incrementally (new complete lines only)."""
+    """Reads every host's deliveries.jsonl incrementally (new complete lines only). It
+    starts with the newest set-aside segment, so the latest state of every delivery is
+    known at once, and a file set aside between two looks is read to its end first."""
 
     def __init__(self, root: Root) -> None:
         self.root = root
@@ -133,12 +199,38 @@ class ReceiptTail:
         return out
 
     def _read_new(self, host: str, path: Path) -> list[Receipt]:
-        inode, offset = self._offsets.get(path, (None, 0))
+        out: list[Receipt] = []
+        known = self._offsets.get(path)
+        older = segments(path.parent)
+        if known is None and older:  # the first look: the newest segment too
+            out += self._read_whole(host, older[-1][2], 0)
+        elif known is not None and older:
+            try:
+                moved = os.stat(path).st_ino != known[0]
+            except OSError:
+                moved = True
+            if moved:  # set aside since the last look: its last lines, from where we were
+                for _first, _last, segment in reversed(older):
+                    try:
+                        if os.stat(segment).st_ino == known[0]:
+                            out += self._read_whole(host, segment, known[1])
+                            break
+                    except OSError:
+                        continue
+        inode, offset = known or (None, 0)
         try:
             lines, offset, inode = read_new_lines(path, offset, inode, TAIL_CAP)
         except (OSError, Unreadable):
-            return []
+            return out
         self._offsets[path] = (inode, offset)
+        return out + parse_receipts(host, lines)
+
+    def _read_whole(self, host: str, path: Path, offset: int) -> list[Receipt]:
+        try:
+            st = os.stat(path)
+            lines, _offset, _inode = read_new_lines(path, offset, st.st_ino, TAIL_CAP)
+        except (OSError, Unreadable):
+            return []
         return parse_receipts(host, lines)
 
 
@@ -156,9 +248,23 @@ def parse_receipts(host: str, lines: bytes) -> list[Receipt]:
 
 
 def read_receipts(root: Root, host: str) -> list[Receipt]:
-    """The first TAIL_CAP bytes' worth of one host's receipts; [] when unreadable."""
-    try:
-        lines, _offset, _inode = read_new_lines(receipts_path(root, host), 0, None, TAIL_CAP)
-    except (OSError, Unreadable):
-        return []
-    return parse_receipts(host, lines)
+    """One host's newest receipts, oldest first: the current file and the segments set
+    aside before it, TAIL_CAP bytes in all at most; [] when unreadable."""
+    folder = root.host_dir(host)
+    paths, size = [receipts_path(root, host)], 0
+    for _first, _last, segment in reversed(segments(folder)):
+        try:
+            size += os.stat(paths[0]).st_size
+        except OSError:
+            pass
+        if size >= TAIL_CAP:
+            break
+        paths.insert(0, segment)
+    out: list[Receipt] = []
+    for path in paths:
+        try:
+            lines, _offset, _inode = read_new_lines(path, 0, None, TAIL_CAP)
+        except (OSError, Unreadable):
+            continue
+        out += parse_receipts(host, lines)
+    return out
