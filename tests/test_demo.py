@@ -4,6 +4,7 @@ up on quit."""
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import sys
 import tempfile
@@ -38,8 +39,9 @@ def test_prepare_registers_three_agents_and_opens_the_debate() -> None:
 def test_the_demo_in_a_terminal(tmux_server: TmuxServer, tmp_path: Path) -> None:
     scratch = tmp_path / "tmp"
     scratch.mkdir()
-    pane = tmux_server.pane([sys.executable, "-m", "talkroom", "demo"], cwd=tmp_path,
-                            env={"TMPDIR": str(scratch)})
+    demo = shlex.join([sys.executable, "-m", "talkroom", "demo"])
+    pane = tmux_server.pane(["sh", "-c", f"{demo}; echo demo-exit-$?; sleep 600"],
+                            cwd=tmp_path, env={"TMPDIR": str(scratch)})
     wait_for(lambda: "Which queue backend" in tmux_server.capture(pane), 20,
              what="the console with the debate")
     demo_dirs = list(scratch.glob("talkroom-demo-*"))
@@ -52,8 +54,8 @@ def test_the_demo_in_a_terminal(tmux_server: TmuxServer, tmp_path: Path) -> None
     tmux_server.run("send-keys", "-t", pane, "Enter")
     wait_for(lambda: "paused: coffee" in tmux_server.capture(pane), 10, what="paused")
     tmux_server.run("send-keys", "-t", pane, "q")
-    wait_for(lambda: pane not in tmux_server.run("list-panes", "-a", "-F", "#{pane_id}"), 15,
-             what="the demo to exit")
+    wait_for(lambda: "demo-exit-0" in tmux_server.capture(pane), 15, what="the demo to exit")
+    assert "To invite real agents" in tmux_server.capture(pane)  # what to run next
     leftovers = [d for d in demo_dirs if d.exists()]
     assert leftovers == [], "the demo's temporary root was not removed"
 

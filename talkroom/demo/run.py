@@ -122,3 +122,14 @@ def run(host: str, config: Config, keep: bool) -> int:
             if tmux is not None:
                 tmux.kill()
             shutil.rmtree(base, ignore_errors=True)
+        print(NEXT_STEPS)
+
+
+NEXT_STEPS = """\
+That was the demo. To invite real agents (Claude Code, Codex, Gemini CLI, ...):
+  1. a talk root they all reach:   mkdir -p ~/talks
+  2. in each agent's tmux pane:    talkroom --root ~/talks register NAME --agent claude
+                                   (or codex, gemini; generic for any other agent)
+  3. tell each agent how:          talkroom --root ~/talks guide >> AGENTS.md
+  4. moderate from a spare pane:   talkroom --root ~/talks   (o opens a conversation)
+'talkroom --root ~/talks doctor' says what is still missing."""
