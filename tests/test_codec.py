@@ -242,14 +242,14 @@ def long_conversation(bodies: list[str]) -> bytes:
 @contextlib.contextmanager
 def small_tail() -> Iterator[None]:
     """A writer's read that leaves blocks unparsed in small files too."""
-    from talkroom.core import codec
+    from talkroom.core import latest
 
-    saved = codec.TAIL_WINDOW, codec.TAIL_BLOCKS
-    codec.TAIL_WINDOW, codec.TAIL_BLOCKS = 256, 4
+    saved = latest.TAIL_WINDOW, latest.TAIL_BLOCKS
+    latest.TAIL_WINDOW, latest.TAIL_BLOCKS = 256, 4
     try:
         yield
     finally:
-        codec.TAIL_WINDOW, codec.TAIL_BLOCKS = saved
+        latest.TAIL_WINDOW, latest.TAIL_BLOCKS = saved
 
 
 def fields(block: Block) -> tuple[object, ...]:

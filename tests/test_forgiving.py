@@ -42,8 +42,8 @@ def test_open_never_creates_a_root_nobody_chose(tmp_path: Path) -> None:
 
 def test_a_reply_cannot_name_its_author_next(root: Root) -> None:
     conv_id = opened(root)
-    with pytest.raises(BadInput, match=r"--next names you \(b\)"):
-        ops.plan_reply(root, conv_id, author="b", next_=["a", "b"], body="mine again")
+    with pytest.raises(BadInput, match=r"--next names only you \(b\)"):
+        ops.plan_reply(root, conv_id, author="b", next_=["b"], body="mine again")
     ops.run(ops.plan_reply(root, conv_id, author="b", next_=["all"], body="to a"), "h")
     assert store.load(root.conversation(conv_id)).next == ["a"]
 

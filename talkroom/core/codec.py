@@ -40,13 +40,17 @@ _ESCAPED = re.compile(r"^\\+" + _STRUCTURE)
 BIG = 256 * 1024  # from here on OpenSSL's SHA-256 (4-5x faster) is worth its import
 
 
-def digest(data: bytes) -> str:
-    """SHA-256 of `data` as 64 lower-case hex digits."""
-    if len(data) >= BIG:
+def digest(*parts: bytes | memoryview) -> str:
+    """SHA-256 of the parts, one after the other, as 64 lower-case hex digits."""
+    if sum(len(part) for part in parts) >= BIG:
         import hashlib
 
-        return hashlib.sha256(data).hexdigest()
-    hexdigest: str = sha256(data).hexdigest()
+        hasher = hashlib.sha256()
+    else:
+        hasher = sha256()
+    for part in parts:
+        hasher.update(part)
+    hexdigest: str = hasher.hexdigest()
     return hexdigest
 
 
@@ -107,29 +111,43 @@ def _separator(previous: str) -> str:
     return "\n" if previous.endswith("\n") else "\n\n"
 
 
-def render_text(conv: Conversation) -> str:
-    """Everything above the trailer: header, preamble and blocks."""
-    parts = [render_header(conv.header) + conv.preamble]
-    if conv.unparsed is not None:  # blocks of a verified file, exactly as they were
-        parts += [_separator(parts[-1]), conv.unparsed[0]]
+def render_text(conv: Conversation, before: str = "") -> str:
+    """Everything above the trailer: header, preamble and blocks. With `before` (the end
+    of the earlier blocks' text, left unparsed), only the parsed blocks after it."""
+    parts = [before] if before else [render_header(conv.header) + conv.preamble]
     for block in conv.latest:
         text = render_block(block)
         parts.append(_separator(parts[-1]))
         parts.append(text)
     parts.append(_separator(parts[-1]))
-    return "".join(parts)
+    return "".join(parts)[len(before):]
+
+
+def trailer_match(data: bytes) -> re.Match[bytes] | None:
+    """The trailer line, looked for only where it can be: at the very end."""
+    return TRAILER_RE.search(data, max(0, len(data) - 160))
 
 
 def trailer_sha(data: bytes) -> str:
     """The digest named in the trailer of a file talkroom rendered."""
-    m = TRAILER_RE.search(data)
+    m = trailer_match(data)
     return m.group(2).decode() if m else ""
 
 
 def render(conv: Conversation) -> bytes:
     """The complete file: text plus the trailer over its exact bytes."""
-    data = render_text(conv).encode("utf-8", "surrogateescape")
-    return data + f"<!-- talkroom revision={conv.revision} sha256={digest(data)} -->\n".encode()
+    if conv.unparsed is None:
+        parts = [render_text(conv).encode("utf-8", "surrogateescape")]
+    else:  # the earlier blocks' bytes exactly as read (`latest.parse_latest`)
+        earlier = conv.unparsed[0]
+        head = render_header(conv.header) + conv.preamble
+        # Only the last two characters decide a separator; any decoding of bytes keeps "\n".
+        after = render_text(conv, earlier[-2:].decode("latin-1"))
+        parts = [(head + _separator(head)).encode("utf-8", "surrogateescape"), earlier,
+                 after.encode("utf-8", "surrogateescape")]
+    sha = digest(*parts)  # over the pieces: a long file's text is copied once, by the join
+    parts.append(f"<!-- talkroom revision={conv.revision} sha256={sha} -->\n".encode())
+    return b"".join(parts)
 
 
 def check_writable(conv: Conversation, data: bytes) -> None:
@@ -200,7 +218,13 @@ def parse(data: bytes, conv_id: str = "", *, tail: bool = False) -> Conversation
     """
     if len(data) > MAX_FILE_BYTES:
         raise Unreadable(f"the file is {len(data)} bytes; the limit is {MAX_FILE_BYTES} (16 MiB)")
-    trailer = TRAILER_RE.search(data)
+    if tail:
+        from talkroom.core.latest import parse_latest
+
+        latest = parse_latest(data, conv_id)
+        if latest is not None:
+            return latest
+    trailer = trailer_match(data)
     text_bytes, trailer_ok, trailer_rev, sha = data, False, -1, ""
     if trailer and (trailer.start() == 0 or data[trailer.start() - 1] == 0x0A):
         text_bytes = data[: trailer.start()]
@@ -222,47 +246,24 @@ def parse(data: bytes, conv_id: str = "", *, tail: bool = False) -> Conversation
     header = parse_header(header_text, first_line=2)
     line_no = text.count("\n", 0, end.end()) + 1
     rest = text[end.end() :]
-    verified = trailer_ok and trailer_rev == _revision(header)
-    heading = _HEADING_AFTER_NEWLINE.search("\n" + rest)
-    first = heading.start() if heading is not None else len(rest)
+    first = _first_heading(rest)
     preamble = rest[:first]
-    cut = _tail_cut(rest, first) if tail and verified and header.get("turns", "").isdigit() \
-        else None
-    unparsed: tuple[str, int, int] | None = None
-    if cut is None:
-        blocks = parse_blocks(rest[first:], line_no + rest.count("\n", 0, first))
-    else:
-        blocks = parse_blocks(rest[cut:], line_no + rest.count("\n", 0, cut))
-        earlier = int(header["turns"]) - sum(1 for b in blocks if b.is_turn)
-        unparsed = (rest[first:cut], line_no + rest.count("\n", 0, first), earlier)
+    blocks = parse_blocks(rest[first:], line_no + rest.count("\n", 0, first))
     conv = Conversation(conv_id, header, blocks, preamble)
-    conv.unparsed = unparsed
     conv.sha = sha
-    conv.trailer_ok = verified and not conv.legacy
-    _check(conv, header_text)
+    conv.trailer_ok = trailer_ok and not conv.legacy and trailer_rev == conv.revision
+    check(conv, header_text)
     return conv
 
 
-TAIL_BLOCKS = 24  # a writer reads at least this many of the latest blocks (the journal: 16)
-TAIL_WINDOW = 64 * 1024  # where it looks for them first; doubled until they are found
-
-
-def _tail_cut(rest: str, first: int) -> int | None:
-    """Where the latest blocks a writer needs begin (after the first block's start at
-    `first`); None when the whole file is better parsed, being small."""
-    window = TAIL_WINDOW
-    while window < len(rest) - first:
-        at = rest.rfind("\n", 0, len(rest) - window) + 1  # a line's start: no false heading
-        found = headings(rest[at:])
-        if len(found) > TAIL_BLOCKS and at + found[0][0] > first:
-            return at + found[0][0]
-        window *= 2
-    return None
-
-
-def _revision(header: dict[str, str]) -> int:
-    value = header.get("revision", "").strip()
-    return int(value) if value.isdigit() else -1
+def _first_heading(rest: str) -> int:
+    """Where the first block starts (the end when there is none)."""
+    # A preamble is a line or two: look near the start before copying a long file's text.
+    for text in (rest[:4096], rest):
+        heading = _HEADING_AFTER_NEWLINE.search("\n" + text)
+        if heading is not None:
+            return heading.start()
+    return len(rest)
 
 
 def parse_blocks(text: str, first_line: int) -> list[Block]:
@@ -278,7 +279,7 @@ def parse_blocks(text: str, first_line: int) -> list[Block]:
     return blocks
 
 
-def _check(conv: Conversation, header_text: str) -> None:
+def check(conv: Conversation, header_text: str) -> None:
     """Refuse what no reader can make sense of; report line and reason."""
     header = conv.header
     if "revision" in header and not header["revision"].strip().isdigit():

@@ -89,6 +89,16 @@ def read_head(path: Path | str, size: int) -> bytes:
         os.close(fd)
 
 
+def read_tail(path: Path | str, size: int) -> tuple[int, bytes]:
+    """A regular file's length and its last `size` bytes."""
+    fd = _open_regular(path)
+    try:
+        length = os.fstat(fd).st_size
+        return length, os.pread(fd, size, max(0, length - size))
+    finally:
+        os.close(fd)
+
+
 def _open_regular(path: Path | str) -> int:
     """An fd of a regular file, checked before and after opening: never a FIFO or device."""
     st = os.lstat(path)
@@ -105,13 +115,16 @@ def _open_regular(path: Path | str) -> int:
 def _read_all(fd: int, limit: int) -> bytes:
     chunks: list[bytes] = []
     left = limit
+    # The whole file in one read where its size is known: no chunks to join (a long
+    # conversation is read by every writer).
+    step = max(os.fstat(fd).st_size + 1, 1 << 16)
     while left > 0:
-        chunk = os.read(fd, min(left, 1 << 20))
+        chunk = os.read(fd, min(left, step))
         if not chunk:
             break
         chunks.append(chunk)
         left -= len(chunk)
-    return b"".join(chunks)
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 def read_new_lines(path: Path | str, offset: int, inode: int | None,

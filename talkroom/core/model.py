@@ -118,9 +118,9 @@ class Conversation:
         self.id = id
         self.header = header
         self._blocks = blocks
-        # The file's text of its earliest blocks, not parsed yet (see `codec.parse`'s
-        # `tail`), the line it starts on and how many turns it holds.
-        self.unparsed: tuple[str, int, int] | None = None
+        # The file's bytes of its earliest blocks, not parsed yet (`latest.parse_latest`),
+        # the line they start on and how many turns they hold.
+        self.unparsed: tuple[bytes, int, int] | None = None
         self.preamble = preamble  # text between the header and the first block
         self.path = path
         self.trailer_ok = False
@@ -139,8 +139,9 @@ class Conversation:
         if self.unparsed is not None:
             from talkroom.core.codec import parse_blocks
 
-            text, line, _turns = self.unparsed
-            self._blocks = parse_blocks(text, line) + self._blocks
+            data, line, _turns = self.unparsed
+            earlier = parse_blocks(data.decode("utf-8", "surrogateescape"), line)
+            self._blocks = earlier + self._blocks
             self.unparsed = None
         return self._blocks
 
@@ -154,7 +155,8 @@ class Conversation:
         if any(b.block_id == block_id for b in self._blocks):
             return True
         # The id's text missing from the earlier blocks' text settles it without a parse.
-        return (self.unparsed is not None and f"<!-- {block_id} -->" in self.unparsed[0]
+        return (self.unparsed is not None
+                and f"<!-- {block_id} -->".encode() in self.unparsed[0]
                 and block_id in self.block_ids)
 
     def evolve(self, header: dict[str, str], block: Block) -> Conversation:

@@ -301,8 +301,8 @@ def plan_reply(
     resolution = resolution_text(close) if close is not None else None
     if next_ is None and resolution is None:
         raise BadInput("say who speaks next with --next NAME[,NAME] (or 'moderator', 'all')")
-    if next_ is not None and author in next_:
-        raise BadInput(f"--next names you ({author}): a reply passes the turn on; name "
+    if next_ is not None and set(next_) == {author}:
+        raise BadInput(f"--next names only you ({author}): a reply passes the turn on; name "
                        "another participant, 'moderator' or 'all'")
     body = check_body(body, required=True)
     ts = clock.now() if now is None else now

@@ -11,7 +11,7 @@ from pathlib import Path
 from talkroom.core import journal
 from talkroom.core.codec import check_writable, parse, render
 from talkroom.core.errors import NotFound, StoreError, Unreadable, io_error
-from talkroom.core.files import read_capped
+from talkroom.core.files import read_capped, read_tail
 from talkroom.core.lock import DEFAULT_TIMEOUT, FileLock, LockLost
 from talkroom.core.model import Conversation
 from talkroom.core.names import MAX_FILE_BYTES, NAME_RE
@@ -330,13 +330,16 @@ def _read_current(path: Path, create: bool) -> Conversation | None:
 def _read_back(path: Path, new: Conversation, data: bytes) -> Conversation | None:
     """Our write as readers see it; network mounts may show the old file for a moment.
 
-    The same bytes as written mean the file is `new`; anything else is parsed.
+    The same length and last bytes (our trailer) mean the file is `new`; anything else is
+    parsed.
     """
     deadline = time.monotonic() + READ_BACK_WINDOW
     reader = Reader()
     while True:
         try:
-            if read_bytes(path) == data:
+            # Our trailer names our revision and the digest of all we wrote: the same
+            # length and the same last bytes are our file, without reading it all again.
+            if read_tail(path, 256) == (len(data), data[-256:]):
                 new.path = path
                 new.id = path.name[:-3]
                 new.trailer_ok = True
