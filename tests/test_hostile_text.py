@@ -18,6 +18,7 @@ from talkroom.console.app import TalkroomApp
 from talkroom.core import config, moderate, ops
 from tests import hostile
 from tests.ptyterm import Terminal
+from tests.test_console import settled, started, wait_until
 
 KEYS = ["n", "i", "p", "c", "e", "o", "P", "d", "question_mark", "slash", "R", "x", "v"]
 
@@ -39,28 +40,21 @@ async def _click_everything(pilot: object, app: TalkroomApp) -> None:
     assert not [a for a in actions if "quit" in a], actions
 
 
-async def _started(pilot: object, app: TalkroomApp) -> None:
-    for _ in range(200):
-        if app.loaded:
-            break
-        await pilot.pause(0.05)  # type: ignore[attr-defined]
-
-
 @pytest.mark.asyncio
 async def test_markup_in_every_field_is_text_whatever_is_pressed_or_clicked(
         tmp_path: Path) -> None:
     root, live = hostile.build(tmp_path / "talks")
     app = TalkroomApp(root, hostile.HOST, config.load(), watch=False, moderator="mod")
     async with app.run_test(size=(120, 40), notifications=True) as pilot:
-        await _started(pilot, app)
-        listing = app.listing
-        listing.highlighted = listing._ids.index(live)
+        await started(pilot, app)
+        listing = app.main.listing
+        listing.select_id(live)
         await pilot.pause()
         await _click_everything(pilot, app)
         for key in KEYS:
-            listing.highlighted = listing._ids.index(live)
+            listing.select_id(live)
             await pilot.press(key)
-            await pilot.pause(0.2)
+            await settled(pilot)
             await _click_everything(pilot, app)
             while len(app.screen_stack) > 1:
                 await pilot.press("escape")
@@ -69,10 +63,8 @@ async def test_markup_in_every_field_is_text_whatever_is_pressed_or_clicked(
         ops.run(moderate.plan_moderate(root, live, "next", moderator="mod", next_=["moderator"]),
                 hostile.HOST)
         app.tailer.wake()
-        for _ in range(100):
-            if app.query(Toast):
-                break
-            await pilot.pause(0.05)
+        # The tailer sees the change in its thread, from the real file.
+        await wait_until(pilot, lambda: bool(app.query(Toast)))
         toasts = list(app.query(Toast))
         assert toasts, "no toast was shown"
         for toast in toasts:

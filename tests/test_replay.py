@@ -3,7 +3,7 @@ console, an older cross-session-talk file, and a conversation that grows meanwhi
 
 from __future__ import annotations
 
-import time
+from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
@@ -18,7 +18,7 @@ from talkroom.core.receipts import Receipt
 from talkroom.replay.timeline import Timeline
 from tests import consoledata
 from tests.test_codec import LEGACY
-from tests.test_console import conv, screen_text, started, wait_until
+from tests.test_console import conv, screen_text, settled, started, wait_until
 from tests.test_snapshots import steady_cursors
 
 
@@ -32,13 +32,27 @@ def test_the_timeline_holds_every_block_and_receipt_in_order(data: Root) -> None
     c = conv(data, "Which queue backend?")
     timeline = Timeline(c, receipts_of(data, c.id))
     kinds = [(s.kind, s.blocks) for s in timeline.steps]
-    assert kinds == [("block", 1), ("receipt", 1), ("block", 2), ("receipt", 2),
-                     ("receipt", 2), ("block", 3), ("block", 4), ("block", 5), ("receipt", 5)]
-    states = [(s.state.status, s.state.next, s.state.turns) for s in timeline.steps
-              if s.kind == "block"]
-    assert states == [("IN-PROGRESS", ["ada"], 1), ("IN-PROGRESS", ["linus"], 2),
-                      ("IN-PROGRESS", ["ada"], 3), ("IN-PROGRESS", ["ada"], 3),
-                      ("IN-PROGRESS", ["linus"], 4)]
+    assert kinds == [
+        ("block", 1),
+        ("receipt", 1),
+        ("block", 2),
+        ("receipt", 2),
+        ("receipt", 2),
+        ("block", 3),
+        ("block", 4),
+        ("block", 5),
+        ("receipt", 5),
+    ]
+    states = [
+        (s.state.status, s.state.next, s.state.turns) for s in timeline.steps if s.kind == "block"
+    ]
+    assert states == [
+        ("IN-PROGRESS", ["ada"], 1),
+        ("IN-PROGRESS", ["linus"], 2),
+        ("IN-PROGRESS", ["ada"], 3),
+        ("IN-PROGRESS", ["ada"], 3),
+        ("IN-PROGRESS", ["linus"], 4),
+    ]
     deferred = timeline.steps[3]
     assert deferred.receipt is not None and deferred.receipt.outcome == "deferred:busy"
     assert deferred.at - deferred.state.waiting_since == 1  # linus waited 1 s by then
@@ -47,12 +61,18 @@ def test_the_timeline_holds_every_block_and_receipt_in_order(data: Root) -> None
 
 def test_states_follow_pause_resume_extend_and_close(data: Root) -> None:
     c = conv(data, "Release date")
-    for action, kwargs in (("pause", {"body": "later"}), ("resume", {}),
-                           ("extend", {"by": 2}), ("close", {"body": "Monday"})):
+    for action, kwargs in (
+        ("pause", {"body": "later"}),
+        ("resume", {}),
+        ("extend", {"by": 2}),
+        ("close", {"body": "Monday"}),
+    ):
         ops.run(moderate.plan_moderate(data, c.id, action, moderator="mod", **kwargs), "h")
     timeline = Timeline(store.load(data.conversation(c.id)), [])
-    last_five = [(s.state.status, s.state.max_turns, s.state.paused_reason,
-                  s.state.resolution, s.state.next) for s in timeline.steps[-5:]]
+    last_five = [
+        (s.state.status, s.state.max_turns, s.state.paused_reason, s.state.resolution, s.state.next)
+        for s in timeline.steps[-5:]
+    ]
     assert last_five == [
         ("IN-PROGRESS", 3, None, None, ["moderator"]),
         ("PAUSED", 3, "later", None, ["moderator"]),
@@ -79,17 +99,16 @@ def test_an_older_cross_session_talk_file_replays() -> None:
 
 async def open_replay(pilot: Pilot, app: TalkroomApp, topic: str) -> ReplayScreen:
     await started(pilot, app)
-    target = conv(app.root, topic).id
-    app.listing.highlighted = app.listing._ids.index(target)
+    app.main.listing.select_id(conv(app.root, topic).id)
     await pilot.pause()
     await pilot.press("R")
-    await wait_until(pilot, lambda: isinstance(app.screen, ReplayScreen))
+    await pilot.pause()
+    assert isinstance(app.screen, ReplayScreen)
     return app.screen  # type: ignore[return-value]
 
 
 def make_app(root: Root) -> TalkroomApp:
-    return TalkroomApp(root, consoledata.HOST, config.load(env={}), watch=False,
-                       moderator="mod")
+    return TalkroomApp(root, consoledata.HOST, config.load(env={}), watch=False, moderator="mod")
 
 
 @pytest.mark.asyncio
@@ -121,7 +140,8 @@ async def test_stepping_through_in_the_console(data: Root) -> None:
         await pilot.press("home")
         assert replay.index == 0
         await pilot.press("escape")
-        await wait_until(pilot, lambda: not isinstance(app.screen, ReplayScreen))
+        await pilot.pause()
+        assert not isinstance(app.screen, ReplayScreen)
 
 
 @pytest.mark.asyncio
@@ -132,6 +152,7 @@ async def test_playing_fast_reaches_the_end_and_stops(data: Root) -> None:
         await pilot.press("s", "s")  # real -> 1/s -> fast
         assert replay.speed == "fast"
         await pilot.press("space")
+        # The player keeps its own clock in a thread: only waiting shows where it got to.
         await wait_until(pilot, lambda: replay.index == len(replay.timeline) - 1)
         await wait_until(pilot, lambda: not replay.player.playing)
         assert len(replay.transcript.query(BlockView)) == 5
@@ -162,20 +183,18 @@ def replay_at(step: int) -> object:
         screen = app.screen
         assert isinstance(screen, ReplayScreen)
         screen.go(step)
-        await pilot.pause(0.3)
+        await settled(pilot)
         steady_cursors(app)
         await pilot.pause()
+
     return before
 
 
 @pytest.mark.parametrize("step", [0, 4, 8])
-def test_replay_snapshots(step: int, monkeypatch: pytest.MonkeyPatch, snap_compare) -> None:
-    from tests.test_snapshots import ROOT
-
-    monkeypatch.setenv("TZ", "UTC")
-    time.tzset()
-    monkeypatch.setenv("TALKROOM_FAKE_NOW", consoledata.NOW)
-    app = make_app(consoledata.build(ROOT))
+def test_replay_snapshots(
+    step: int, isolated: Path, monkeypatch: pytest.MonkeyPatch, snap_compare
+) -> None:
+    app = make_app(consoledata.build_at_home(isolated, monkeypatch))
     assert snap_compare(app, terminal_size=(120, 34), run_before=replay_at(step))
 
 

@@ -1,11 +1,12 @@
-"""Snapshots of the console: fixed clock, size, data and folder; the watcher off.
+"""Snapshots of the console: fixed clock, size and data; the watcher off. The talk root is
+in this test's own folder, with HOME there too, so the screen shows `~/talks` in every run
+and two runs of the suite on one machine never share a folder.
 
 `screenshots/regenerate.py` copies some of these into the README's screenshots.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -16,43 +17,43 @@ from talkroom.console.app import TalkroomApp
 from talkroom.console.widgets.conversation_list import ConversationList
 from talkroom.core import config
 from tests import consoledata
+from tests.test_console import settled, wait_until
 
-ROOT = Path("/tmp/talkroom-snapshots/talks")  # fixed: the console shows its root
 SIZE = (120, 34)
 Before = Callable[[Pilot], Awaitable[None]]
 
 
 @pytest.fixture
-def app(monkeypatch: pytest.MonkeyPatch) -> TalkroomApp:
-    monkeypatch.setenv("TZ", "UTC")
-    time.tzset()
-    monkeypatch.setenv("TALKROOM_FAKE_NOW", consoledata.NOW)
-    root = consoledata.build(ROOT)
-    return TalkroomApp(root, consoledata.HOST, config.load(env={}), watch=False,
-                       moderator="mod")
+def app(isolated: Path, monkeypatch: pytest.MonkeyPatch) -> TalkroomApp:
+    root = consoledata.build_at_home(isolated, monkeypatch)
+    return TalkroomApp(root, consoledata.HOST, config.load(env={}), watch=False, moderator="mod")
 
 
-def showing(topic: str | None, *keys: str, settle: float = 0.3) -> Before:
+def showing(topic: str | None, *keys: str) -> Before:
     """Wait for the data (unreadable files included), select `topic`, press `keys`."""
+
     async def before(pilot: Pilot) -> None:
         app = pilot.app
         assert isinstance(app, TalkroomApp)
-        listing = app.query_one(ConversationList)
-        for _ in range(200):
-            if app.loaded and "broken-file" in listing._ids:
-                break
-            await pilot.pause(0.05)
+        # The tailer reads real files in its thread, and calls a file unreadable once it
+        # stayed so for a second: only waiting shows when it has.
+        await wait_until(pilot, lambda: app.main.loaded and "broken-file" in app.main.listing.ids)
+        listing = app.main.listing
         if topic is not None:
-            ids = [r.id for r in app.state.rows()
-                   if (r.conv.topic if r.conv else r.id).startswith(topic)]
-            listing.highlighted = listing._ids.index(ids[0])
+            ids = [
+                r.id
+                for r in app.main.state.rows()
+                if (r.conv.topic if r.conv else r.id).startswith(topic)
+            ]
+            listing.select_id(ids[0])
             await pilot.pause()
         app.query_one(ConversationList).focus()
         if keys:
             await pilot.press(*keys)
-        await pilot.pause(settle)
+        await settled(pilot)
         steady_cursors(app)
         await pilot.pause()
+
     return before
 
 
@@ -94,7 +95,10 @@ def test_light_theme(app: TalkroomApp, snap_compare) -> None:
     assert snap_compare(app, terminal_size=SIZE, run_before=showing("Which queue", "t"))
 
 
-@pytest.mark.parametrize("key", ["n", "i", "p", "c", "e", "o", "question_mark"],
-                         ids=["next", "inject", "pause", "close", "extend", "open", "help"])
+@pytest.mark.parametrize(
+    "key",
+    ["n", "i", "p", "c", "e", "o", "question_mark"],
+    ids=["next", "inject", "pause", "close", "extend", "open", "help"],
+)
 def test_dialogs(app: TalkroomApp, snap_compare, key: str) -> None:
     assert snap_compare(app, terminal_size=SIZE, run_before=showing("Which queue", key))

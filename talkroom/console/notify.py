@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import time
 from collections.abc import Callable
+from typing import Any
 
 from textual.app import App
 
@@ -30,8 +31,15 @@ class Notifier:
     toasts and one that counts the rest.
     """
 
-    def __init__(self, app: App[object], *, bell: bool, desktop: bool, throttle: float,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        app: App[Any],
+        *,
+        bell: bool,
+        desktop: bool,
+        throttle: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.app = app
         self.bell = bell
         self.desktop = shutil.which("notify-send") if desktop else None
@@ -57,8 +65,7 @@ class Notifier:
                 self.app.bell()
             self._desktop(title, text)
         if self._burst <= BURST_TOASTS:
-            self.app.notify(sanitise_line(text), title=sanitise_line(title),
-                            severity=severity)  # type: ignore[arg-type]
+            self.app.notify(sanitise_line(text), title=sanitise_line(title), severity=severity)  # type: ignore[arg-type]
         else:
             self._held += 1
             if self._held == 1:
@@ -68,13 +75,17 @@ class Notifier:
     def _flush(self) -> None:
         held, self._held = self._held, 0
         if held:
-            self.app.notify(f"and {held} more: P lists every problem",
-                            title="more need you", severity="warning")
+            self.app.notify(
+                f"and {held} more: P lists every problem", title="more need you", severity="warning"
+            )
 
     def _desktop(self, title: str, text: str) -> None:
         if not self.desktop:
             return
         command = [self.desktop, "--app-name=talkroom", _markup_safe(title), _markup_safe(text)]
-        self.app.run_worker(lambda: subprocess.run(command, capture_output=True, timeout=5,
-                                                   check=False),
-                            thread=True, group="notify", exit_on_error=False)
+        self.app.run_worker(
+            lambda: subprocess.run(command, capture_output=True, timeout=5, check=False),
+            thread=True,
+            group="notify",
+            exit_on_error=False,
+        )

@@ -19,8 +19,7 @@ from talkroom.core.receipts import Receipt
 from talkroom.core.sanitise import sanitise, sanitise_line
 from talkroom.core.views import action_text
 
-AUTHOR_COLOURS = ("bold cyan", "bold magenta", "bold green", "bold yellow", "bold blue",
-                  "bold red")
+AUTHOR_COLOURS = ("bold cyan", "bold magenta", "bold green", "bold yellow", "bold blue", "bold red")
 MODERATOR_STYLE = "bold bright_white on dark_orange3"
 
 
@@ -29,8 +28,9 @@ def local_time(stamp: str, now: float) -> str:
     ts = clock.parse_loose(stamp)
     if ts is None:
         return sanitise_line(stamp)
-    if time.strftime("%Y-%m-%d", time.localtime(ts)) == time.strftime("%Y-%m-%d",
-                                                                        time.localtime(now)):
+    if time.strftime("%Y-%m-%d", time.localtime(ts)) == time.strftime(
+        "%Y-%m-%d", time.localtime(now)
+    ):
         return time.strftime("%H:%M:%S", time.localtime(ts))
     return time.strftime("%Y-%m-%d %H:%M", time.localtime(ts))
 
@@ -56,16 +56,18 @@ def body_markdown(body: str) -> RenderableType:
     if lines <= MARKDOWN_LINES and len(body) <= MARKDOWN_BYTES:
         return Markdown(sanitise(body), hyperlinks=False, code_theme="ansi_dark")
     shown = body.split("\n", SHOWN_LINES)[:SHOWN_LINES]
-    text = Text(sanitise("\n".join(shown))[:MARKDOWN_BYTES * 4])
+    text = Text(sanitise("\n".join(shown))[: MARKDOWN_BYTES * 4])
     left = lines - len(shown)
-    note = (f"(a large body, {len(body.encode('utf-8', 'surrogateescape')):,} bytes, shown as "
-            "plain text" + (f"; {left:,} more lines: export it (x) or run talkroom show"
-                            if left > 0 else "") + ")")
+    note = (
+        f"(a large body, {len(body.encode('utf-8', 'surrogateescape')):,} bytes, shown as "
+        "plain text"
+        + (f"; {left:,} more lines: export it (x) or run talkroom show" if left > 0 else "")
+        + ")"
+    )
     return Group(text, Text(note, style="dim italic"))
 
 
-_RECEIPT_STYLE = {"delivered": "green", "deferred": "yellow", "failed": "red",
-                  "unknown": "magenta"}
+_RECEIPT_STYLE = {"delivered": "green", "deferred": "yellow", "failed": "red", "unknown": "magenta"}
 
 
 def receipts_lines(receipts: list[Receipt]) -> list[Text]:
@@ -91,8 +93,7 @@ def receipts_lines(receipts: list[Receipt]) -> list[Text]:
 
 def moderator_line(block: Block) -> Text:
     """A moderator action as one compact line."""
-    line = Text.assemble((" ⚑ ", MODERATOR_STYLE), " ", (sanitise_line(block.author), "bold"),
-                         " ")
+    line = Text.assemble((" ⚑ ", MODERATOR_STYLE), " ", (sanitise_line(block.author), "bold"), " ")
     text = action_text(block)
     if block.action == "close":
         line.append("closed: ", style="bold")
@@ -102,8 +103,9 @@ def moderator_line(block: Block) -> Text:
     return line
 
 
-def block_renderable(conv: Conversation, block: Block, receipts: list[Receipt],
-                     now: float) -> RenderableType:
+def block_renderable(
+    conv: Conversation, block: Block, receipts: list[Receipt], now: float
+) -> RenderableType:
     """One block of a transcript: heading, body, NEXT and the receipts of its assignment."""
     when = local_time(block.at, now)
     parts: list[RenderableType] = []

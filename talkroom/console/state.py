@@ -82,8 +82,7 @@ class ConsoleState:
         """File receipts under their assignment; returns the conversation ids touched."""
         touched: set[str] = set()
         for receipt in receipts:
-            self.receipts.setdefault((receipt.conversation, receipt.assignment), []).append(
-                receipt)
+            self.receipts.setdefault((receipt.conversation, receipt.assignment), []).append(receipt)
             touched.add(receipt.conversation)
             if self.last_receipt is None or receipt.at >= self.last_receipt.at:
                 self.last_receipt = receipt
@@ -93,14 +92,21 @@ class ConsoleState:
         """Every host's receipts for the assignment `block` made, in time order."""
         if not block.assigns:
             return []
-        return sorted(self.receipts.get((conv_id, assignment_id(block)), []),
-                      key=lambda r: r.at)
+        return sorted(self.receipts.get((conv_id, assignment_id(block)), []), key=lambda r: r.at)
 
-    def update_problems(self, host: str, now: float, waiting: float,
-                        deferred: float) -> list[Problem]:
+    def update_problems(
+        self, host: str, now: float, waiting: float, deferred: float
+    ) -> list[Problem]:
         """Recompute every conversation's problems; returns the ones that are new."""
-        facts = Facts(host, self.sessions, self.heartbeats, self.receipts, self.broken_locks,
-                      waiting, deferred)
+        facts = Facts(
+            host,
+            self.sessions,
+            self.heartbeats,
+            self.receipts,
+            self.broken_locks,
+            waiting,
+            deferred,
+        )
         before = {p.key for ps in self.problems.values() for p in ps}
         self.problems = {}
         for conv in self.conversations():

@@ -28,8 +28,16 @@ class Tailer:
     """Follows conversations, receipts, heartbeats and sessions; started on mount, joined on
     unmount."""
 
-    def __init__(self, root: Root, host: str, post: Callable[[Message], object], *,
-                 poll: bool | None = None, interval: float = 1.0, rescan: float = 30.0) -> None:
+    def __init__(
+        self,
+        root: Root,
+        host: str,
+        post: Callable[[Message], object],
+        *,
+        poll: bool | None = None,
+        interval: float = 1.0,
+        rescan: float = 30.0,
+    ) -> None:
         self.root = root
         self.host = host
         self.post = post
@@ -87,8 +95,7 @@ class Tailer:
                     self._error = None
                     self.post(RootProblem(None))
             except OSError as exc:
-                self._problem(f"cannot read the talk root {self.root.path}: "
-                              f"{exc.strerror or exc}")
+                self._problem(f"cannot read the talk root {self.root.path}: {exc.strerror or exc}")
             except Exception as exc:  # the console must keep running; say what went wrong
                 self._problem(f"{type(exc).__name__}: {exc}")
             self.tracker.wait(self.interval)
@@ -101,11 +108,16 @@ class Tailer:
 
     def _hosts(self) -> None:
         beats = read_heartbeats(self.root)
-        sessions = [(s, pane_alive(s.pane) if s.host == self.host else None)
-                    for s in registry.all_sessions(self.root)]
+        sessions = [
+            (s, pane_alive(s.pane) if s.host == self.host else None)
+            for s in registry.all_sessions(self.root)
+        ]
         broken = list(self.tracker.broken)
-        signature = ([(b.host, tuple(sorted(b.fields.items()))) for b in beats],
-                     [(s.host, s.name, s.pane.pane_id, alive) for s, alive in sessions], broken)
+        signature = (
+            [(b.host, tuple(sorted(b.fields.items()))) for b in beats],
+            [(s.host, s.name, s.pane.pane_id, alive) for s, alive in sessions],
+            broken,
+        )
         if signature != self._last_hosts:
             self._last_hosts = signature
             self.post(HostsChanged(beats, sessions, broken))

@@ -1,5 +1,6 @@
 """The moderator's dialogs. Each one writes through the protocol core off the UI thread and
-closes only when the write succeeded; a refusal shows its one-line error and keeps the text."""
+closes only when the write succeeded (with its Outcome); a refusal shows its one-line error
+and keeps the text."""
 
 from __future__ import annotations
 
@@ -10,30 +11,30 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Input, Label, SelectionList, Static, TextArea
 from textual.widgets.selection_list import Selection
 
+from talkroom.console.writes import Outcome, Write, WriteDone, perform
 from talkroom.core.errors import TalkError
 from talkroom.core.model import Conversation
 from talkroom.core.names import MODERATOR
 from talkroom.core.sanitise import sanitise_line
 
-Write = Callable[[], object]  # runs the operation; raises TalkError when refused
 
-
-class WriteDialog(ModalScreen[bool]):
+class WriteDialog(ModalScreen[Outcome | None]):
     """A form whose OK runs one write; Escape cancels."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel"),
-                Binding("ctrl+s", "submit", "Save", show=False)]
-    TITLE = ""
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel"),
+        Binding("ctrl+s", "submit", "Save", show=False),
+    ]
+    HEADING = ""
     OK = "OK"
-
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Static(Text(self.TITLE, style="bold"), classes="dialog-title")
+            yield Static(Text(self.HEADING, style="bold"), classes="dialog-title")
             yield from self.fields()
             yield Label("", id="error", classes="error")
             with Horizontal(classes="buttons"):
@@ -64,7 +65,7 @@ class WriteDialog(ModalScreen[bool]):
 
     def action_cancel(self) -> None:
         """Close without writing."""
-        self.dismiss(False)
+        self.dismiss(None)
 
     def action_submit(self) -> None:
         """Write; close on success, show the error and keep the fields on refusal."""
@@ -74,22 +75,21 @@ class WriteDialog(ModalScreen[bool]):
             self.show_error(exc.message)
             return
         self.query_one("#ok", Button).disabled = True
-        self._write(write)
+        # Left with Escape while the write runs, the dialog cannot say how it went: the
+        # screen below it does.
+        self._write(write, self.app.screen_stack[0])
 
-    @work(thread=True, exclusive=True, group="write")
-    def _write(self, write: Write) -> None:
-        try:
-            write()
-        except TalkError as exc:
-            self.app.call_from_thread(self._refused, exc.message)
-        except OSError as exc:
-            self.app.call_from_thread(self._refused, f"cannot write: {exc.strerror or exc}")
-        else:
-            self.app.call_from_thread(self.dismiss, True)
+    @work(thread=True, exclusive=True, group="write", exit_on_error=False)
+    def _write(self, write: Write, otherwise: Screen[object]) -> None:
+        perform(write, self, otherwise)
 
-    def _refused(self, message: str) -> None:
+    def on_write_done(self, message: WriteDone) -> None:
+        """Close with the outcome, or say why not and keep what was typed."""
+        if message.error is None:
+            self.dismiss(message.outcome)
+            return
         self.query_one("#ok", Button).disabled = False
-        self.show_error(message)
+        self.show_error(message.error)
 
     def show_error(self, message: str) -> None:
         """Show one line of error; the fields keep what was typed."""
@@ -102,8 +102,16 @@ def names_selection(conv: Conversation, selected: list[str]) -> SelectionList[st
     """Participants and the moderator, the current ones ticked."""
     names = [*conv.participants, MODERATOR]
     return SelectionList[str](
-        *[Selection(Text(sanitise_line(n)) if n != MODERATOR else Text("moderator (you)"), n,
-                    n in selected) for n in names], id="names")
+        *[
+            Selection(
+                Text(sanitise_line(n)) if n != MODERATOR else Text("moderator (you)"),
+                n,
+                n in selected,
+            )
+            for n in names
+        ],
+        id="names",
+    )
 
 
 class NextDialog(WriteDialog):
@@ -115,7 +123,7 @@ class NextDialog(WriteDialog):
         super().__init__()
         self.conv = conv
         self._make = write
-        self.TITLE = f"Who speaks next in “{sanitise_line(conv.topic)}”?"
+        self.HEADING = f"Who speaks next in “{sanitise_line(conv.topic)}”?"
 
     def fields(self) -> ComposeResult:
         yield names_selection(self.conv, self.conv.next)
@@ -136,7 +144,7 @@ class InjectDialog(WriteDialog):
         super().__init__()
         self.conv = conv
         self._make = write
-        self.TITLE = f"Message to “{sanitise_line(conv.topic)}” (Markdown; ctrl+s sends)"
+        self.HEADING = f"Message to “{sanitise_line(conv.topic)}” (Markdown; ctrl+s sends)"
 
     def fields(self) -> ComposeResult:
         yield TextArea(id="body", soft_wrap=True, show_line_numbers=False)
@@ -156,10 +164,16 @@ class InjectDialog(WriteDialog):
 class OneLineDialog(WriteDialog):
     """A dialog with one text field."""
 
-    def __init__(self, title: str, ok: str, write: Callable[[str], Write], value: str = "",
-                 placeholder: str = "") -> None:
+    def __init__(
+        self,
+        title: str,
+        ok: str,
+        write: Callable[[str], Write],
+        value: str = "",
+        placeholder: str = "",
+    ) -> None:
         super().__init__()
-        self.TITLE = title
+        self.HEADING = title
         self.OK = ok
         self._make = write
         self._value = value
@@ -179,7 +193,7 @@ class OneLineDialog(WriteDialog):
 class OpenDialog(WriteDialog):
     """A new conversation: topic, participants, who speaks first, budget, opening text."""
 
-    TITLE = "Open a conversation"
+    HEADING = "Open a conversation"
     OK = "Open"
 
     def __init__(self, write: Callable[[dict[str, str]], Write]) -> None:
@@ -203,7 +217,9 @@ class OpenDialog(WriteDialog):
         self.focus_next()
 
     def make_write(self) -> Write:
-        values = {key: self.query_one(f"#{key}", Input).value
-                  for key in ("topic", "with", "next", "budget")}
+        values = {
+            key: self.query_one(f"#{key}", Input).value
+            for key in ("topic", "with", "next", "budget")
+        }
         values["body"] = self.query_one("#body", TextArea).text
         return self._make(values)

@@ -22,18 +22,27 @@ from talkroom.health import Problem
 
 def hit_text(hit: Hit) -> Text:
     """Where a hit is, then its snippet."""
-    where = f"turn {hit.turn}" if hit.turn is not None else (
-        f"block {hit.block + 1}" if hit.block is not None else hit.field)
+    where = (
+        f"turn {hit.turn}"
+        if hit.turn is not None
+        else (f"block {hit.block + 1}" if hit.block is not None else hit.field)
+    )
     who = f" · {sanitise_line(hit.author)}" if hit.author else ""
-    return Text.assemble((sanitise_line(hit.topic) or hit.conv_id, "bold"),
-                         (f"  {where}{who}", "dim"), "\n  ", hit.snippet)
+    return Text.assemble(
+        (sanitise_line(hit.topic) or hit.conv_id, "bold"),
+        (f"  {where}{who}", "dim"),
+        "\n  ",
+        hit.snippet,
+    )
 
 
 class SearchScreen(ModalScreen[Hit | None]):
     """Type words; every conversation's topics, bodies, participants and resolutions match."""
 
-    BINDINGS = [Binding("escape", "dismiss(None)", "Close"),
-                Binding("down", "focus_results", "Results", show=False)]
+    BINDINGS = [
+        Binding("escape", "dismiss(None)", "Close"),
+        Binding("down", "focus_results", "Results", show=False),
+    ]
 
     def __init__(self, find: Callable[[str], list[Hit]], query: str = "") -> None:
         super().__init__()
@@ -43,8 +52,10 @@ class SearchScreen(ModalScreen[Hit | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog finder"):
-            yield Static(Text("Search every conversation (Enter jumps to the turn)",
-                              style="bold"), classes="dialog-title")
+            yield Static(
+                Text("Search every conversation (Enter jumps to the turn)", style="bold"),
+                classes="dialog-title",
+            )
             yield Input(self._query, placeholder="words, any case", id="query")
             yield Static("", id="count", classes="hint")
             yield OptionList(id="results")
@@ -71,8 +82,11 @@ class SearchScreen(ModalScreen[Hit | None]):
             results.highlighted = 0
         count = len(self._hits)
         self.query_one("#count", Static).update(
-            "" if not query.strip() else f"{count} match{'es' if count != 1 else ''}"
-            + (" (first 500 shown)" if count > 500 else ""))
+            ""
+            if not query.strip()
+            else f"{count} match{'es' if count != 1 else ''}"
+            + (" (first 500 shown)" if count > 500 else "")
+        )
 
     def action_focus_results(self) -> None:
         """From the query to the results."""
@@ -98,8 +112,9 @@ class PickerScreen(ModalScreen[str | None]):
         with Vertical(classes="dialog finder"):
             yield Static(Text(self._title, style="bold"), classes="dialog-title")
             options = OptionList(id="picks")
-            options.add_options([Option(text) for text, _ in self._items]
-                                or [Option(self._empty, disabled=True)])
+            options.add_options(
+                [Option(text) for text, _ in self._items] or [Option(self._empty, disabled=True)]
+            )
             yield options
 
     def on_mount(self) -> None:
@@ -115,12 +130,23 @@ class PickerScreen(ModalScreen[str | None]):
 
 def decisions_screen(decided: list[Conversation]) -> PickerScreen:
     """Every closed conversation with a resolution, newest first."""
-    items = [(Text.assemble(("✓ ", "green"), (sanitise_line(c.resolution or ""), "bold"), "\n  ",
-                            (f"{sanitise_line(c.topic)} · {when(c.updated_at)}", "dim")), c.id)
-             for c in decided]
-    return PickerScreen(f"Decisions in this talk root ({len(decided)}), newest first", items,
-                        Text("No conversation has been closed with a resolution yet.",
-                             style="dim"))
+    items = [
+        (
+            Text.assemble(
+                ("✓ ", "green"),
+                (sanitise_line(c.resolution or ""), "bold"),
+                "\n  ",
+                (f"{sanitise_line(c.topic)} · {when(c.updated_at)}", "dim"),
+            ),
+            c.id,
+        )
+        for c in decided
+    ]
+    return PickerScreen(
+        f"Decisions in this talk root ({len(decided)}), newest first",
+        items,
+        Text("No conversation has been closed with a resolution yet.", style="dim"),
+    )
 
 
 def problems_screen(found: list[tuple[Conversation, Problem]]) -> PickerScreen:
@@ -128,8 +154,16 @@ def problems_screen(found: list[tuple[Conversation, Problem]]) -> PickerScreen:
     items = []
     for conv, problem in found:
         keys = f"  [{' '.join(problem.keys)}]" if problem.keys else ""
-        items.append((Text.assemble(("⚠ ", "bold red"), (problem.text, "red"), (keys, "bold"),
-                                    "\n  ", (sanitise_line(conv.topic) or conv.id, "dim")),
-                      conv.id))
-    return PickerScreen(f"Problems ({len(found)})", items,
-                        Text("Nothing is stuck.", style="green"))
+        items.append(
+            (
+                Text.assemble(
+                    ("⚠ ", "bold red"),
+                    (problem.text, "red"),
+                    (keys, "bold"),
+                    "\n  ",
+                    (sanitise_line(conv.topic) or conv.id, "dim"),
+                ),
+                conv.id,
+            )
+        )
+    return PickerScreen(f"Problems ({len(found)})", items, Text("Nothing is stuck.", style="green"))

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Static
 
+from talkroom.console import actions
 from talkroom.console.render import local_time
 from talkroom.console.state import Row
 from talkroom.console.widgets.status import ConversationHeader
@@ -22,8 +23,11 @@ from talkroom.core.store import Snapshot
 from talkroom.replay.player import SPEEDS, Player
 from talkroom.replay.timeline import Timeline
 
-SPEED_NAMES = {"real": "real time, long gaps cut to 3 s", "1/s": "one block a second",
-               "fast": "as fast as possible"}
+SPEED_NAMES = {
+    "real": "real time, long gaps cut to 3 s",
+    "1/s": "one block a second",
+    "fast": "as fast as possible",
+}
 
 
 class ReplayStep(Message):
@@ -33,40 +37,55 @@ class ReplayStep(Message):
         super().__init__()
         self.index = index
 
+    def can_replace(self, message: Message) -> bool:
+        """Only the latest step is shown."""
+        return isinstance(message, ReplayStep)
+
 
 class ReplayScreen(Screen[None]):
     """Step through, or play, the history of one conversation."""
 
-    BINDINGS = [
-        Binding("space", "toggle_play", "Play/pause"),
-        Binding("right,l", "step(1)", "Step"),
-        Binding("left,h", "step(-1)", "Back"),
-        Binding("home", "first", "First", show=False),
-        Binding("end", "last", "Last", show=False),
-        Binding("s", "speed", "Speed"),
-        Binding("t", "jump", "Jump to turn"),
-        Binding("escape,q", "leave", "Close"),
-    ]
+    ACTION_SCOPE = "replay"
+    BINDINGS = actions.bindings(ACTION_SCOPE)
 
     def __init__(self, conv: Conversation, receipts: list[Receipt]) -> None:
         super().__init__()
         self.timeline = Timeline(conv, receipts)
         self.index = -1
         self.speed = "real"
-        self.player = Player(lambda: self.timeline.delays(self.speed),
-                             lambda i: self.post_message(ReplayStep(i)))
-        self.bar = Static(id="replay-bar")
-        self.header = ConversationHeader(id="replay-header")
-        self.transcript = Transcript(self._receipts_for, self._step_time, id="replay-transcript")
-        self.jump_input = Input(placeholder="turn number, Enter to jump", id="replay-jump",
-                                type="integer")
+        self.player = Player(lambda: self.timeline.delays(self.speed), self._reached)
+
+    def _reached(self, index: int) -> None:
+        """The player's thread got to step `index`."""
+        self.post_message(ReplayStep(index))
+
+    # Found in this screen's own DOM, never held: a dialog on top is another screen.
+    @property
+    def bar(self) -> Static:
+        """Playing or paused, the step, the time, the speed."""
+        return self.query_one("#replay-bar", Static)
+
+    @property
+    def header(self) -> ConversationHeader:
+        """The conversation's header as it was at the step shown."""
+        return self.query_one("#replay-header", ConversationHeader)
+
+    @property
+    def transcript(self) -> Transcript:
+        """The blocks written by the step shown."""
+        return self.query_one("#replay-transcript", Transcript)
+
+    @property
+    def jump_input(self) -> Input:
+        """Where a turn number is typed."""
+        return self.query_one("#replay-jump", Input)
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield self.bar
-        yield self.header
-        yield self.transcript
-        yield self.jump_input
+        yield Static(id="replay-bar")
+        yield ConversationHeader(id="replay-header")
+        yield Transcript(self._receipts_for, self._step_time, id="replay-transcript")
+        yield Input(placeholder="turn number, Enter to jump", id="replay-jump", type="integer")
         yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
@@ -99,14 +118,19 @@ class ReplayScreen(Screen[None]):
         previous, self.index = self.index, index
         step = steps[index]
         conv = self.timeline.conv
-        then = Conversation(conv.id, step.state.header(conv.header), conv.blocks[: step.blocks],
-                            conv.preamble, conv.path)
+        then = Conversation(
+            conv.id,
+            step.state.header(conv.header),
+            conv.blocks[: step.blocks],
+            conv.preamble,
+            conv.path,
+        )
         if previous >= 0 and steps[previous].blocks == step.blocks:
             self.transcript.conv = then
             self.transcript.refresh_receipts()
         else:
             self.transcript.grow(then)
-        self.header.show(Row(Snapshot(conv.path or conv.id, then)), self._step_time())
+        self.header.show(Row(Snapshot(conv.path or Path(conv.id), then)), self._step_time())
         self._bar()
 
     def _bar(self) -> None:
@@ -114,12 +138,20 @@ class ReplayScreen(Screen[None]):
         step = steps[self.index]
         width = 30
         done = round(width * (self.index + 1) / len(steps))
-        line = Text.assemble(("▶ playing" if self.player.playing else "‖ paused",
-                              "bold green" if self.player.playing else "bold yellow"),
-                             f"  step {self.index + 1}/{len(steps)}  ",
-                             ("━" * done, "green"), ("─" * (width - done), "dim"))
-        when = local_time(time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(step.at)),
-                          self._step_time()) if step.at is not None else "?"
+        line = Text.assemble(
+            (
+                "▶ playing" if self.player.playing else "‖ paused",
+                "bold green" if self.player.playing else "bold yellow",
+            ),
+            f"  step {self.index + 1}/{len(steps)}  ",
+            ("━" * done, "green"),
+            ("─" * (width - done), "dim"),
+        )
+        when = (
+            local_time(time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(step.at)), self._step_time())
+            if step.at is not None
+            else "?"
+        )
         line.append(f"  {when}  turn {step.state.turns}/{step.state.max_turns}")
         if step.receipt is not None:
             line.append(f"  receipt from {sanitise_line(step.receipt.host)}", style="dim")
@@ -138,8 +170,7 @@ class ReplayScreen(Screen[None]):
         """The conversation grew (or got receipts) during the replay: a longer timeline."""
         at_end = self.index >= len(self.timeline.steps) - 1
         self.timeline = Timeline(conv, receipts)
-        self.go(len(self.timeline.steps) - 1 if at_end and not self.player.playing
-                else self.index)
+        self.go(len(self.timeline.steps) - 1 if at_end and not self.player.playing else self.index)
 
     # --- keys -----------------------------------------------------------------------------
 
@@ -190,8 +221,9 @@ class ReplayScreen(Screen[None]):
         except ValueError:
             step = None
         if step is None:
-            self.notify(f"no turn {sanitise_line(event.value)} in this conversation",
-                        severity="warning")
+            self.notify(
+                f"no turn {sanitise_line(event.value)} in this conversation", severity="warning"
+            )
         else:
             self.go(step)
         self.transcript.focus()

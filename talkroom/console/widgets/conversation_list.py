@@ -12,8 +12,13 @@ from talkroom.core.model import CLOSED, PAUSED
 from talkroom.core.names import MODERATOR, join_names
 from talkroom.core.sanitise import sanitise_line
 
-GLYPHS = {"needs": ("●", "bold yellow"), "IN-PROGRESS": ("▶", "green"),
-          PAUSED: ("‖", "yellow"), CLOSED: ("✓", "dim"), "unreadable": ("!", "bold red")}
+GLYPHS = {
+    "needs": ("●", "bold yellow"),
+    "IN-PROGRESS": ("▶", "green"),
+    PAUSED: ("‖", "yellow"),
+    CLOSED: ("✓", "dim"),
+    "unreadable": ("!", "bold red"),
+}
 
 
 def row_text(row: Row, now: float, width: int = 0) -> Text:
@@ -21,9 +26,11 @@ def row_text(row: Row, now: float, width: int = 0) -> Text:
     conv = row.conv
     if conv is None:
         glyph, style = GLYPHS["unreadable"]
-        return _two_lines(Text.assemble((f"{glyph} ", style), (row.id, "bold")),
-                          Text(f"  unreadable: {sanitise_line(row.error or '?')}", style="red"),
-                          width)
+        return _two_lines(
+            Text.assemble((f"{glyph} ", style), (row.id, "bold")),
+            Text(f"  unreadable: {sanitise_line(row.error or '?')}", style="red"),
+            width,
+        )
     glyph, style = GLYPHS["needs"] if row.needs_you else GLYPHS.get(conv.status, ("?", ""))
     first = Text.assemble((f"{glyph} ", style))
     if row.problems:
@@ -38,8 +45,9 @@ def row_text(row: Row, now: float, width: int = 0) -> Text:
     elif conv.next:
         names = ["you" if n == MODERATOR else n for n in conv.next]
         second.append("next ")
-        second.append(sanitise_line(", ".join(names)),
-                      style="bold yellow" if row.needs_you else "bold")
+        second.append(
+            sanitise_line(", ".join(names)), style="bold yellow" if row.needs_you else "bold"
+        )
         if row.waiting_since is not None:
             second.append(f" {clock.age(now - row.waiting_since)}")
     if conv.status == PAUSED:
@@ -65,6 +73,15 @@ class ConversationList(OptionList):
         self._ids: list[str] = []
         self._rows: list[Row] = []
         self._now = 0.0
+
+    @property
+    def ids(self) -> list[str]:
+        """The conversations listed, in order."""
+        return list(self._ids)
+
+    def select_id(self, conv_id: str) -> None:
+        """Highlight a listed conversation; ValueError if it is not listed."""
+        self.highlighted = self._ids.index(conv_id)
 
     @property
     def selected_id(self) -> str | None:

@@ -11,9 +11,14 @@ from talkroom.core.sanitise import sanitise, sanitise_line
 from talkroom.watch.registry import Session
 
 LINES = 8  # of the pane shown
-STATES = {"": ("ready", "green"), "busy": ("busy", "yellow"), "waiting": ("in a dialog", "yellow"),
-          "not idle": ("text in its prompt", "yellow"), "shell": ("at a shell", "red"),
-          "copy mode": ("in copy mode", "yellow")}
+STATES = {
+    "": ("ready", "green"),
+    "busy": ("busy", "yellow"),
+    "waiting": ("in a dialog", "yellow"),
+    "not idle": ("text in its prompt", "yellow"),
+    "shell": ("at a shell", "red"),
+    "copy mode": ("in copy mode", "yellow"),
+}
 
 
 class PanePeek(Static):
@@ -22,12 +27,18 @@ class PanePeek(Static):
     def show_local(self, session: Session, text: str | None, state: str) -> None:
         """A pane on this host, as just captured."""
         label, style = STATES.get(state, (state or "?", "red"))
-        head = Text.assemble(("pane of ", "dim"), (session.name, "bold"),
-                             (f" ({session.pane.pane_id} on this host): ", "dim"),
-                             (label, f"bold {style}"))
+        head = Text.assemble(
+            ("pane of ", "dim"),
+            (session.name, "bold"),
+            (f" ({session.pane.pane_id} on this host): ", "dim"),
+            (label, f"bold {style}"),
+        )
         if text is None:
-            self.update(Text.assemble(head, "\n", ("cannot read the pane; register the "
-                                                   "session again", "red")))
+            self.update(
+                Text.assemble(
+                    head, "\n", ("cannot read the pane; register the session again", "red")
+                )
+            )
             return
         lines = sanitise(text).split("\n")
         body = Text("\n".join(lines[-LINES:]), style="dim", no_wrap=True, overflow="ellipsis")
@@ -35,10 +46,14 @@ class PanePeek(Static):
 
     def show_elsewhere(self, session: Session, last: Receipt | None, now: float) -> None:
         """A session on another host: where it runs and its last receipt."""
-        text = Text.assemble((session.name, "bold"),
-                             (f" runs on {sanitise_line(session.host)} "
-                              f"(pane {session.pane.pane_id}); its watcher types there.",
-                              "dim"))
+        text = Text.assemble(
+            (session.name, "bold"),
+            (
+                f" runs on {sanitise_line(session.host)} "
+                f"(pane {session.pane.pane_id}); its watcher types there.",
+                "dim",
+            ),
+        )
         if last is not None:
             at = clock.parse_loose(last.at)
             ago = f" {clock.age(now - at)} ago" if at is not None else ""

@@ -30,17 +30,30 @@ class WatcherInfo:
 def short_path(path: str) -> str:
     """The path with the home folder as ~."""
     home = os.path.expanduser("~")
-    return "~" + path[len(home):] if home != "/" and path.startswith(home + os.sep) else path
+    return "~" + path[len(home) :] if home != "/" and path.startswith(home + os.sep) else path
 
 
 class StatusBar(Static):
     """Root, host, watchers with heartbeat age, sessions, the last delivery."""
 
-    def show(self, root: str, host: str, tail_mode: str, watcher: WatcherInfo,
-             state: ConsoleState, root_error: str | None, now: float) -> None:
+    def show(
+        self,
+        root: str,
+        host: str,
+        tail_mode: str,
+        watcher: WatcherInfo,
+        state: ConsoleState,
+        root_error: str | None,
+        now: float,
+    ) -> None:
         """Redraw from the current facts."""
-        line = Text.assemble(("root ", "dim"), sanitise_line(short_path(root)),
-                             (f" ({tail_mode})", "dim"), ("  host ", "dim"), (host, "bold"))
+        line = Text.assemble(
+            ("root ", "dim"),
+            sanitise_line(short_path(root)),
+            (f" ({tail_mode})", "dim"),
+            ("  host ", "dim"),
+            (host, "bold"),
+        )
         if root_error:
             line.append(f"  ✗ {sanitise_line(root_error)}", style="bold red")
         line.append("  watcher ", style="dim")
@@ -61,18 +74,23 @@ class StatusBar(Static):
                 if i:
                     line.append(", ")
                 ok = beat.alive(now)
-                line.append(f"{sanitise_line(beat.host)} {'✓' if ok else '✗'}",
-                            style="green" if ok else "red")
-                line.append(f" {'stopped' if beat.stopped else clock.age(beat.age(now))}",
-                            style="dim")
+                line.append(
+                    f"{sanitise_line(beat.host)} {'✓' if ok else '✗'}",
+                    style="green" if ok else "red",
+                )
+                line.append(
+                    f" {'stopped' if beat.stopped else clock.age(beat.age(now))}", style="dim"
+                )
         local = [(s, alive) for s, alive in state.sessions if s.host == host]
         if local:
             line.append("  sessions ", style="dim")
             for i, (session, alive) in enumerate(local):
                 if i:
                     line.append(", ")
-                line.append(f"{session.name} {'✓' if alive else '✗ gone'}",
-                            style="green" if alive else "red")
+                line.append(
+                    f"{session.name} {'✓' if alive else '✗ gone'}",
+                    style="green" if alive else "red",
+                )
                 if alive and session.wake != "typed":
                     line.append(f" {session.wake}", style="dim")
         last = state.last_receipt
@@ -94,10 +112,15 @@ class ConversationHeader(Static):
             return
         conv = row.conv
         if conv is None:
-            self.update(Text.assemble((row.id, "bold"), "\n",
-                                      (f"unreadable: {sanitise_line(row.error or '?')}",
-                                       "bold red"), "\n",
-                                      ("The file is never rewritten; fix or move it.", "dim")))
+            self.update(
+                Text.assemble(
+                    (row.id, "bold"),
+                    "\n",
+                    (f"unreadable: {sanitise_line(row.error or '?')}", "bold red"),
+                    "\n",
+                    ("The file is never rewritten; fix or move it.", "dim"),
+                )
+            )
             return
         text = Text.assemble((sanitise_line(conv.topic) or conv.id, "bold"), "\n")
         status_style = {PAUSED: "yellow", CLOSED: "dim"}.get(conv.status, "green")
@@ -107,8 +130,9 @@ class ConversationHeader(Static):
         if conv.status != CLOSED and conv.next:
             text.append(" · next ", style="dim")
             names = ["you" if n == MODERATOR else n for n in conv.next]
-            text.append(sanitise_line(", ".join(names)),
-                        style="bold yellow" if row.needs_you else "bold")
+            text.append(
+                sanitise_line(", ".join(names)), style="bold yellow" if row.needs_you else "bold"
+            )
             if row.waiting_since is not None:
                 text.append(f" for {clock.age(now - row.waiting_since)}", style="dim")
         if conv.paused_reason:
@@ -122,8 +146,9 @@ class ConversationHeader(Static):
             text.append("\n⚠ ", style="bold red")
             text.append(problem.text, style="red")
             if problem.keys:
-                names = {"u": "nudge", "n": "set next", "p": "pause"}
-                text.append("  " + " · ".join(f"{k} {names[k]}" for k in problem.keys),
-                            style="bold")
+                fixes = {"u": "nudge", "n": "set next", "p": "pause"}
+                text.append(
+                    "  " + " · ".join(f"{k} {fixes[k]}" for k in problem.keys), style="bold"
+                )
         text.append(f"\n{conv.id}", style="dim")
         self.update(text)

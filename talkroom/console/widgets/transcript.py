@@ -25,8 +25,9 @@ class BlockView(Static):
 
     DEFAULT_CLASSES = "block"
 
-    def __init__(self, conv: Conversation, block: Block, receipts: list[Receipt],
-                 now: float) -> None:
+    def __init__(
+        self, conv: Conversation, block: Block, receipts: list[Receipt], now: float
+    ) -> None:
         super().__init__(block_renderable(conv, block, receipts, now))
         self.block = block
         self.receipt_count = len(receipts)
@@ -49,8 +50,16 @@ class Transcript(VerticalScroll, can_focus=True):
             super().__init__()
             self.count = count
 
-    def __init__(self, receipts_for: Callable[[str, Block], list[Receipt]],
-                 now: Callable[[], float], **kwargs: object) -> None:
+        def can_replace(self, message: Message) -> bool:
+            """Only the latest count is shown."""
+            return isinstance(message, Transcript.Unseen)
+
+    def __init__(
+        self,
+        receipts_for: Callable[[str, Block], list[Receipt]],
+        now: Callable[[], float],
+        **kwargs: object,
+    ) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self._receipts = receipts_for
         self._now = now
@@ -73,7 +82,7 @@ class Transcript(VerticalScroll, can_focus=True):
         self.first_shown = max(0, len(conv.blocks) - WINDOW)
         self._more = Static("", classes="more")
         self.mount(self._more)
-        self.mount_all([self._view(conv, b) for b in conv.blocks[self.first_shown:]])
+        self.mount_all([self._view(conv, b) for b in conv.blocks[self.first_shown :]])
         self._update_more()
         self.call_after_refresh(self.scroll_end, animate=False)
         self.post_message(self.Unseen(0))
@@ -87,8 +96,10 @@ class Transcript(VerticalScroll, can_focus=True):
         known = len(old.blocks)
         unchanged = known <= len(conv.blocks) and all(
             a.block_id == b.block_id and a.body == b.body
-            for a, b in zip(old.blocks[-3:], conv.blocks[known - min(3, known):known],
-                            strict=False))
+            for a, b in zip(
+                old.blocks[-3:], conv.blocks[known - min(3, known) : known], strict=False
+            )
+        )
         if not unchanged:
             self.show(conv)
             return
@@ -120,7 +131,7 @@ class Transcript(VerticalScroll, can_focus=True):
         if conv is None or self.first_shown == 0:
             return
         start = max(0, self.first_shown - WINDOW)
-        views = [self._view(conv, b) for b in conv.blocks[start:self.first_shown]]
+        views = [self._view(conv, b) for b in conv.blocks[start : self.first_shown]]
         anchor = next(iter(self.query(BlockView)), None)
         self.first_shown = start
         self.mount_all(views, after=self._more)
@@ -149,8 +160,13 @@ class Transcript(VerticalScroll, can_focus=True):
 
     def _update_more(self) -> None:
         earlier = self.first_shown
-        self._more.update(Text(f"⋯ {earlier} earlier blocks: scroll up or press [ to load them",
-                               style="dim italic") if earlier else "")
+        self._more.update(
+            Text(
+                f"⋯ {earlier} earlier blocks: scroll up or press [ to load them", style="dim italic"
+            )
+            if earlier
+            else ""
+        )
         self._more.display = bool(earlier)
 
     def watch_scroll_y(self, old: float, new: float) -> None:
