@@ -29,8 +29,13 @@ TALKROOM = [sys.executable, "-m", "talkroom"]
 
 
 def talkroom(root: Path, *args: str, env: dict[str, str] | None = None) -> str:
-    result = subprocess.run([*TALKROOM, "--root", str(root), *args], capture_output=True,
-                            text=True, env={**os.environ, **(env or {})}, check=False)
+    result = subprocess.run(
+        [*TALKROOM, "--root", str(root), *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        check=False,
+    )
     if result.returncode:
         raise RuntimeError(f"talkroom {args[0]}: {result.stderr.strip()}")
     return result.stdout
@@ -58,12 +63,39 @@ def run(cli: str, path: str, wakeups: int) -> dict[str, object]:
     watcher = None
     try:
         pane_env = {**agent.home.env, "TMUX": f"{agent.socket},{agent.server_pid},0"}
-        talkroom(root, "register", "beta", "--agent", cli, "--pane", agent.pane, "--wake",
-                 "typed" if path == "typed" else "auto", env=pane_env)
-        conv_id = talkroom(root, "open", "--topic", "bench", "--as", "alpha", "--with", "beta",
-                           "--next", "alpha", "--max-turns", "1000", "--body", "go").split()[0]
-        watcher = subprocess.Popen([*TALKROOM, "--root", str(root), "--watch-only"],
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        talkroom(
+            root,
+            "register",
+            "beta",
+            "--agent",
+            cli,
+            "--pane",
+            agent.pane,
+            "--wake",
+            "typed" if path == "typed" else "auto",
+            env=pane_env,
+        )
+        conv_id = talkroom(
+            root,
+            "open",
+            "--topic",
+            "bench",
+            "--as",
+            "alpha",
+            "--with",
+            "beta",
+            "--next",
+            "alpha",
+            "--max-turns",
+            "1000",
+            "--body",
+            "go",
+        ).split()[0]
+        watcher = subprocess.Popen(
+            [*TALKROOM, "--root", str(root), "--watch-only"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         time.sleep(1.0)
         if cli == "codex" and path != "typed":  # its first reply records its thread
             talkroom(root, "reply", conv_id, "--as", "alpha", "--next", "beta", "--body", "0")
@@ -95,12 +127,22 @@ def run(cli: str, path: str, wakeups: int) -> dict[str, object]:
         receipts = [json.loads(line) for line in receipts_path.read_text().splitlines()]
         delivered = [r for r in receipts if r["outcome"] == "delivered"]
         paths = sorted({str(r.get("path", "typed")) for r in delivered})
-        return {"cli": cli, "path": "+".join(paths), "wakeups": wakeups,
-                "busy_p50": pct(busy, 0.5), "busy_p95": pct(busy, 0.95),
-                "turn_p50": pct(turn, 0.5), "turn_p95": pct(turn, 0.95),
-                "delivered": len(delivered), "turns": replies(root, conv_id),
-                "not_taken": sum(1 for r in receipts if r["outcome"] != "delivered"
-                                 and not r["outcome"].startswith("deferred"))}
+        return {
+            "cli": cli,
+            "path": "+".join(paths),
+            "wakeups": wakeups,
+            "busy_p50": pct(busy, 0.5),
+            "busy_p95": pct(busy, 0.95),
+            "turn_p50": pct(turn, 0.5),
+            "turn_p95": pct(turn, 0.95),
+            "delivered": len(delivered),
+            "turns": replies(root, conv_id),
+            "not_taken": sum(
+                1
+                for r in receipts
+                if r["outcome"] != "delivered" and not r["outcome"].startswith("deferred")
+            ),
+        }
     finally:
         if watcher is not None:
             watcher.terminate()
@@ -130,15 +172,19 @@ def main() -> int:
     if reason := clis.unavailable_reason(args.cli):
         print(f"cannot run: {reason}")
         return 2
-    print(f"{'cli':7} {'path':6} {'n':>3} {'busy p50':>9} {'p95':>6} {'turn p50':>9} "
-          f"{'p95':>6}  delivered/turns")
+    print(
+        f"{'cli':7} {'path':6} {'n':>3} {'busy p50':>9} {'p95':>6} {'turn p50':>9} "
+        f"{'p95':>6}  delivered/turns"
+    )
     for cli in args.cli:
         for path in ("typed", "native") if cli in ("claude", "codex") else ("typed",):
             row = run(cli, path, args.wakeups)
-            print(f"{cli:7} {row['path']:6} {row['wakeups']:>3} {row['busy_p50']:>8.2f}s "
-                  f"{row['busy_p95']:>5.2f}s {row['turn_p50']:>8.2f}s {row['turn_p95']:>5.2f}s  "
-                  f"{row['delivered']}/{row['turns']} (not taken: {row['not_taken']})",
-                  flush=True)
+            print(
+                f"{cli:7} {row['path']:6} {row['wakeups']:>3} {row['busy_p50']:>8.2f}s "
+                f"{row['busy_p95']:>5.2f}s {row['turn_p50']:>8.2f}s {row['turn_p95']:>5.2f}s  "
+                f"{row['delivered']}/{row['turns']} (not taken: {row['not_taken']})",
+                flush=True,
+            )
     return 0
 
 

@@ -33,22 +33,40 @@ from talkroom.core.paths import Root
 def make_root(path: Path, convs: int, turns: int, long: int = 0) -> Root:
     root = Root(path, "bench")
     root.conversations.mkdir(parents=True)
-    body = ("A paragraph of a typical reply, with `code`, a **point** and a list:\n\n"
-            "- first item\n- second item\n\nWhat do you think?")
+    body = (
+        "A paragraph of a typical reply, with `code`, a **point** and a list:\n\n"
+        "- first item\n- second item\n\nWhat do you think?"
+    )
     for i in range(convs):
         n = long if (long and i == 0) else turns
-        blocks = [Block("Reply" if t else "Opening", "ada" if t % 2 == 0 else "linus",
-                        f"2026-01-01T{(t // 3600) % 24:02d}:{(t // 60) % 60:02d}:{t % 60:02d}Z",
-                        f"{body} ({t})", f"{t:010d}-{i:08d}", turn=t + 1, budget=n + 10,
-                        next=["linus" if t % 2 == 0 else "ada"]) for t in range(n)]
+        blocks = [
+            Block(
+                "Reply" if t else "Opening",
+                "ada" if t % 2 == 0 else "linus",
+                f"2026-01-01T{(t // 3600) % 24:02d}:{(t // 60) % 60:02d}:{t % 60:02d}Z",
+                f"{body} ({t})",
+                f"{t:010d}-{i:08d}",
+                turn=t + 1,
+                budget=n + 10,
+                next=["linus" if t % 2 == 0 else "ada"],
+            )
+            for t in range(n)
+        ]
         stamp = f"2026-01-{1 + i % 28:02d}T{i % 24:02d}:00:00Z"
-        header = {"topic": f"conversation {i}", "opened by": "ada",
-                  "participants": "ada, linus", "status": "IN-PROGRESS", "turns": str(n),
-                  "max turns": str(n + 10), "next": blocks[-1].next[0],  # type: ignore[index]
-                  "revision": str(n), "opened at": "2026-01-01T00:00:00Z", "updated at": stamp}
+        header = {
+            "topic": f"conversation {i}",
+            "opened by": "ada",
+            "participants": "ada, linus",
+            "status": "IN-PROGRESS",
+            "turns": str(n),
+            "max turns": str(n + 10),
+            "next": blocks[-1].next[0],  # type: ignore[index]
+            "revision": str(n),
+            "opened at": "2026-01-01T00:00:00Z",
+            "updated at": stamp,
+        }
         name = "long" if (long and i == 0) else f"c{i:05d}"
-        (root.conversations / f"{name}.md").write_bytes(
-            render(Conversation(name, header, blocks)))
+        (root.conversations / f"{name}.md").write_bytes(render(Conversation(name, header, blocks)))
     return root
 
 
@@ -85,8 +103,7 @@ async def first_paint(root_dir: str, convs: int) -> dict[str, float]:
         painted = painted_at[0] - start
         await pilot.pause(2.0)  # the watcher's first read, then memory
         memory = rss_mb()
-    return {"conversations": convs, "first_paint_s": round(painted, 3),
-            "rss_mb": round(memory, 1)}
+    return {"conversations": convs, "first_paint_s": round(painted, 3), "rss_mb": round(memory, 1)}
 
 
 async def long_conversation(root_dir: str, turns: int) -> dict[str, float]:
@@ -106,8 +123,11 @@ async def long_conversation(root_dir: str, turns: int) -> dict[str, float]:
         transcript = app.query_one(Transcript)
         start = time.perf_counter()
         listing.highlighted = listing._ids.index("long")
-        while transcript.conv is None or transcript.conv.id != "long" \
-                or not transcript.query(BlockView):
+        while (
+            transcript.conv is None
+            or transcript.conv.id != "long"
+            or not transcript.query(BlockView)
+        ):
             await pilot.pause(0)
         await pilot.pause(0)
         opened = time.perf_counter() - start
@@ -118,8 +138,13 @@ async def long_conversation(root_dir: str, turns: int) -> dict[str, float]:
         await pilot.pause(0)
         scrolled = time.perf_counter() - start
         loaded = len(transcript.query(BlockView))
-    return {"turns": turns, "open_s": round(opened, 3), "blocks_mounted": mounted,
-            "scroll_to_top_s": round(scrolled, 3), "blocks_after_scroll": loaded}
+    return {
+        "turns": turns,
+        "open_s": round(opened, 3),
+        "blocks_mounted": mounted,
+        "scroll_to_top_s": round(scrolled, 3),
+        "blocks_after_scroll": loaded,
+    }
 
 
 async def write_to_screen(root_dir: str, writes: int) -> dict[str, float]:
@@ -141,8 +166,9 @@ async def write_to_screen(root_dir: str, writes: int) -> dict[str, float]:
         transcript = app.query_one(Transcript)
         for i in range(writes):
             who = "ada" if i % 2 == 0 else "linus"
-            plan = moderate.plan_moderate(root, target, "inject", moderator="bench",
-                                     body=f"measure {i}")
+            plan = moderate.plan_moderate(
+                root, target, "inject", moderator="bench", body=f"measure {i}"
+            )
             before = len(transcript.query(BlockView))
             await asyncio.to_thread(ops.run, plan, "bench")
             written = time.perf_counter()
@@ -153,8 +179,11 @@ async def write_to_screen(root_dir: str, writes: int) -> dict[str, float]:
             del who
             await asyncio.sleep(0.05)
     samples.sort()
-    return {"writes": writes, "p50_s": round(statistics.median(samples), 3),
-            "p95_s": round(samples[min(len(samples) - 1, round(0.95 * (len(samples) - 1)))], 3)}
+    return {
+        "writes": writes,
+        "p50_s": round(statistics.median(samples), 3),
+        "p95_s": round(samples[min(len(samples) - 1, round(0.95 * (len(samples) - 1)))], 3),
+    }
 
 
 def child(part: str, root_dir: str, n: int) -> None:
@@ -174,20 +203,31 @@ def main() -> None:
         child(args.child[0], args.child[1], int(args.child[2]))
         return
     with tempfile.TemporaryDirectory(prefix="tr-bench-console-") as tmp:
-        env = {**os.environ, "TALKROOM_STATE_DIR": f"{tmp}/state",
-               "TALKROOM_CONFIG": f"{tmp}/none.yaml", "TALKROOM_HOST": "bench"}
+        env = {
+            **os.environ,
+            "TALKROOM_STATE_DIR": f"{tmp}/state",
+            "TALKROOM_CONFIG": f"{tmp}/none.yaml",
+            "TALKROOM_HOST": "bench",
+        }
         many = make_root(Path(tmp) / "many", args.convs, args.turns)
         long = make_root(Path(tmp) / "long", 3, args.turns, long=args.long)
         small = make_root(Path(tmp) / "small", 3, args.turns)
 
         def run(part: str, root: Root, n: int) -> dict[str, float]:
-            out = subprocess.run([sys.executable, __file__, "--child", part, str(root.path),
-                                  str(n)], capture_output=True, text=True, env=env, check=True)
+            out = subprocess.run(
+                [sys.executable, __file__, "--child", part, str(root.path), str(n)],
+                capture_output=True,
+                text=True,
+                env=env,
+                check=True,
+            )
             return json.loads(out.stdout.strip().splitlines()[-1])
 
-        result = {"first_paint": run("paint", many, args.convs),
-                  "long_conversation": run("long", long, args.long),
-                  "write_to_screen": run("write", small, args.writes)}
+        result = {
+            "first_paint": run("paint", many, args.convs),
+            "long_conversation": run("long", long, args.long),
+            "write_to_screen": run("write", small, args.writes),
+        }
     print(json.dumps(result, indent=2))
 
 

@@ -35,14 +35,27 @@ HOST = "bench"
 
 
 def tmux(sock: str, *args: str) -> str:
-    return subprocess.run(["tmux", "-S", sock, *args], capture_output=True, text=True,
-                          check=True).stdout
+    return subprocess.run(
+        ["tmux", "-S", sock, *args], capture_output=True, text=True, check=True
+    ).stdout
 
 
-def start_watcher(root: Root, poll: bool, interval: float = 1.0,
-                  host: str = HOST) -> subprocess.Popen[str]:
-    args = [sys.executable, "-m", "talkroom", "--root", str(root.path), "--host", host,
-            "--watch-only", "--json", "--interval", str(interval)]
+def start_watcher(
+    root: Root, poll: bool, interval: float = 1.0, host: str = HOST
+) -> subprocess.Popen[str]:
+    args = [
+        sys.executable,
+        "-m",
+        "talkroom",
+        "--root",
+        str(root.path),
+        "--host",
+        host,
+        "--watch-only",
+        "--json",
+        "--interval",
+        str(interval),
+    ]
     if poll:
         args.append("--poll")
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
@@ -67,22 +80,46 @@ def percentile(values: list[float], p: float) -> float:
 def latency(tmp: Path, poll: bool, rounds: int) -> dict[str, float]:
     root = Root(tmp / f"latency-{'poll' if poll else 'events'}" / "talks", "bench")
     sock = str(tmp / f"s{int(poll)}")
-    tmux(sock, "-f", "/dev/null", "new-session", "-d", "-s", "b", "-x", "150", "-y", "40",
-         "sleep 100000")
+    tmux(
+        sock,
+        "-f",
+        "/dev/null",
+        "new-session",
+        "-d",
+        "-s",
+        "b",
+        "-x",
+        "150",
+        "-y",
+        "40",
+        "sleep 100000",
+    )
     try:
         ref = listener(sock)
         pane = ref.pane_id
         registry.register(root, HOST, "agent", "claude", ref)
-        plan = ops.plan_open(root, topic="latency", opener="moderator", with_=["agent", "x"],
-                             next_=["x"], max_turns=1000, moderator="bench")
+        plan = ops.plan_open(
+            root,
+            topic="latency",
+            opener="moderator",
+            with_=["agent", "x"],
+            next_=["x"],
+            max_turns=1000,
+            moderator="bench",
+        )
         conv_id = ops.open_conversation(root, plan, HOST).conv.id
         watcher = start_watcher(root, poll)
         samples = []
         try:
             for _ in range(rounds):
                 seen = count_lines(sock, pane)
-                plan = moderate.plan_moderate(root, conv_id, "next", moderator="bench",
-                                         next_=["agent"] if _ % 2 == 0 else ["agent", "x"])
+                plan = moderate.plan_moderate(
+                    root,
+                    conv_id,
+                    "next",
+                    moderator="bench",
+                    next_=["agent"] if _ % 2 == 0 else ["agent", "x"],
+                )
                 ops.run(plan, HOST)
                 written = time.monotonic()
                 while count_lines(sock, pane) == seen:
@@ -93,14 +130,26 @@ def latency(tmp: Path, poll: bool, rounds: int) -> dict[str, float]:
             stop(watcher)
     finally:
         subprocess.run(["tmux", "-S", sock, "kill-server"], check=False)
-    return {"p50_s": round(statistics.median(samples), 3),
-            "p95_s": round(percentile(samples, 95), 3), "n": len(samples)}
+    return {
+        "p50_s": round(statistics.median(samples), 3),
+        "p95_s": round(percentile(samples, 95), 3),
+        "n": len(samples),
+    }
 
 
 def listener(sock: str) -> PaneRef:
     """A stand-in under another name in a new window: it shows each line, never replies."""
-    pane = tmux(sock, "new-window", "-d", "-P", "-F", "#{pane_id}", "-t", "b:",
-                f"{sys.executable} -m talkroom.demo.agent --name listener").strip()
+    pane = tmux(
+        sock,
+        "new-window",
+        "-d",
+        "-P",
+        "-F",
+        "#{pane_id}",
+        "-t",
+        "b:",
+        f"{sys.executable} -m talkroom.demo.agent --name listener",
+    ).strip()
     while not tmux(sock, "capture-pane", "-p", "-t", pane).rstrip().endswith("❯"):
         time.sleep(0.05)
     pid, pane_pid = tmux(sock, "display-message", "-p", "-t", pane, "#{pid} #{pane_pid}").split()
@@ -109,21 +158,39 @@ def listener(sock: str) -> PaneRef:
 
 def count_lines(sock: str, pane: str) -> int:
     return tmux(sock, "capture-pane", "-p", "-S", "-10000", "-t", pane).count(
-        "[talkroom] your turn")
+        "[talkroom] your turn"
+    )
 
 
 def make_root(path: Path, files: int) -> Root:
     root = Root(path, "bench")
     root.conversations.mkdir(parents=True)
     for i in range(files):
-        header = {"topic": f"topic {i}", "opened by": "a", "participants": "a, b",
-                  "status": "CLOSED" if i % 3 else "IN-PROGRESS", "turns": "3",
-                  "max turns": "20", "next": "b", "revision": "3",
-                  "opened at": "2026-01-01T00:00:00Z", "updated at": "2026-01-01T00:00:00Z"}
-        blocks = [Block("Reply" if t else "Opening", "a" if t % 2 == 0 else "b",
-                        "2026-01-01T00:00:00Z", f"turn {t} of conversation {i}. " * 8,
-                        f"0000000{t}-{i:08d}", turn=t + 1, budget=20,
-                        next=["b" if t % 2 == 0 else "a"]) for t in range(3)]
+        header = {
+            "topic": f"topic {i}",
+            "opened by": "a",
+            "participants": "a, b",
+            "status": "CLOSED" if i % 3 else "IN-PROGRESS",
+            "turns": "3",
+            "max turns": "20",
+            "next": "b",
+            "revision": "3",
+            "opened at": "2026-01-01T00:00:00Z",
+            "updated at": "2026-01-01T00:00:00Z",
+        }
+        blocks = [
+            Block(
+                "Reply" if t else "Opening",
+                "a" if t % 2 == 0 else "b",
+                "2026-01-01T00:00:00Z",
+                f"turn {t} of conversation {i}. " * 8,
+                f"0000000{t}-{i:08d}",
+                turn=t + 1,
+                budget=20,
+                next=["b" if t % 2 == 0 else "a"],
+            )
+            for t in range(3)
+        ]
         conv = Conversation(f"c{i:05d}", header, blocks)
         (root.conversations / f"c{i:05d}.md").write_bytes(render(conv))
     return root
@@ -154,16 +221,24 @@ def idle(tmp: Path, files: int, poll: bool, seconds: float) -> dict[str, float]:
         rss = rss_mb(watcher.pid)
     finally:
         stop(watcher)
-    return {"files": files, "cpu_percent": round(100 * used / wall, 2),
-            "rss_mb": round(rss, 1), "first_scan_s": round(first_scan, 2)}
+    return {
+        "files": files,
+        "cpu_percent": round(100 * used / wall, 2),
+        "rss_mb": round(rss, 1),
+        "first_scan_s": round(first_scan, 2),
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--deliveries", type=int, default=20)
     parser.add_argument("--files", type=int, default=10_000)
-    parser.add_argument("--idle", type=float, default=65.0,
-                        help="seconds to measure (over 2 forced re-reads at 30 s)")
+    parser.add_argument(
+        "--idle",
+        type=float,
+        default=65.0,
+        help="seconds to measure (over 2 forced re-reads at 30 s)",
+    )
     parser.add_argument("--only", choices=["latency", "idle"], help="run one half")
     args = parser.parse_args()
     if shutil.which("tmux") is None:

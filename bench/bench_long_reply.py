@@ -32,16 +32,31 @@ BODY = "A reply of typical length: " + "words " * 20
 
 def grown(root: Root, turns: int) -> str:
     """A conversation of `turns` turns by a and b in turn, b to speak; its id."""
-    plan = ops.plan_open(root, topic=f"{turns} turns", opener="a", with_=["b"], body="go",
-                         max_turns=100_000)
+    plan = ops.plan_open(
+        root, topic=f"{turns} turns", opener="a", with_=["b"], body="go", max_turns=100_000
+    )
     conv = ops.open_conversation(root, plan, "bench").conv
     blocks = list(conv.blocks)
     for turn in range(2, turns + 1):
         who, other = ("b", "a") if turn % 2 == 0 else ("a", "b")
-        blocks.append(Block("Reply", who, "2026-01-01T00:00:00Z", BODY,
-                            f"01jd0m7c2p-{turn:08d}", turn=turn, budget=100_000, next=[other]))
-    header = {**conv.header, "turns": str(turns), "revision": str(turns),
-              "next": "b" if turns % 2 else "a"}
+        blocks.append(
+            Block(
+                "Reply",
+                who,
+                "2026-01-01T00:00:00Z",
+                BODY,
+                f"01jd0m7c2p-{turn:08d}",
+                turn=turn,
+                budget=100_000,
+                next=[other],
+            )
+        )
+    header = {
+        **conv.header,
+        "turns": str(turns),
+        "revision": str(turns),
+        "next": "b" if turns % 2 else "a",
+    }
     assert conv.path is not None
     conv.path.write_bytes(codec.render(Conversation(conv.id, header, blocks, conv.preamble)))
     return conv.id
@@ -58,8 +73,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Root(Path(tmp) / "talks", "--root")
         ids = {"short": grown(root, 20), "long": grown(root, args.turns)}
-        speaker = {name: "b" if turns % 2 else "a"
-                   for name, turns in (("short", 20), ("long", args.turns))}
+        speaker = {
+            name: "b" if turns % 2 else "a" for name, turns in (("short", 20), ("long", args.turns))
+        }
         times: dict[str, list[float]] = {"short": [], "long": []}
         size = root.conversation(ids["long"]).stat().st_size
         for n in range(max(args.runs, 11) + 1):
@@ -67,20 +83,44 @@ def main() -> None:
                 who = speaker[name]
                 other = "a" if who == "b" else "b"
                 start = time.perf_counter()
-                subprocess.run([str(script), "--root", str(root.path), "reply", conv_id,
-                                "--as", who, "--next", other, "--body", BODY],
-                               stdout=subprocess.DEVNULL, check=True, env=env)
+                subprocess.run(
+                    [
+                        str(script),
+                        "--root",
+                        str(root.path),
+                        "reply",
+                        conv_id,
+                        "--as",
+                        who,
+                        "--next",
+                        other,
+                        "--body",
+                        BODY,
+                    ],
+                    stdout=subprocess.DEVNULL,
+                    check=True,
+                    env=env,
+                )
                 if n:  # the first wrote the journal
                     times[name].append(time.perf_counter() - start)
                 speaker[name] = other
     short = statistics.median(times["short"]) * 1000
     long = statistics.median(times["long"]) * 1000
-    result = {"runs": len(times["long"]), "turns": args.turns, "bytes": size,
-              "short_ms": round(short, 1), "long_ms": round(long, 1),
-              "ratio": round(long / short, 2), "goal": 2.0}
+    result = {
+        "runs": len(times["long"]),
+        "turns": args.turns,
+        "bytes": size,
+        "short_ms": round(short, 1),
+        "long_ms": round(long, 1),
+        "ratio": round(long / short, 2),
+        "goal": 2.0,
+    }
     print(json.dumps(result))
-    print(f"reply into 20 turns {short:.1f} ms, into {args.turns} turns ({size / 1e6:.1f} MB) "
-          f"{long:.1f} ms: ratio {long / short:.2f} (goal <= 2.0)", file=sys.stderr)
+    print(
+        f"reply into 20 turns {short:.1f} ms, into {args.turns} turns ({size / 1e6:.1f} MB) "
+        f"{long:.1f} ms: ratio {long / short:.2f} (goal <= 2.0)",
+        file=sys.stderr,
+    )
 
 
 if __name__ == "__main__":

@@ -36,23 +36,46 @@ def delivery(pair: SshfsPair, tmp: Path, rounds: int, interval: float) -> dict[s
     watcher_root = Root(pair.mounts[1] / "talks", "mount 2")
     writer_root.conversations.mkdir(parents=True)
     sock = str(tmp / "s")
-    tmux(sock, "-f", "/dev/null", "new-session", "-d", "-s", "b", "-x", "150", "-y", "40",
-         "sleep 100000")
+    tmux(
+        sock,
+        "-f",
+        "/dev/null",
+        "new-session",
+        "-d",
+        "-s",
+        "b",
+        "-x",
+        "150",
+        "-y",
+        "40",
+        "sleep 100000",
+    )
     try:
         ref = listener(sock)
         pane = ref.pane_id
         registry.register(watcher_root, "host-b", "agent", "claude", ref)
-        plan = ops.plan_open(writer_root, topic="latency", opener="moderator",
-                             with_=["agent", "x"], next_=["x"], max_turns=1000,
-                             moderator="bench")
+        plan = ops.plan_open(
+            writer_root,
+            topic="latency",
+            opener="moderator",
+            with_=["agent", "x"],
+            next_=["x"],
+            max_turns=1000,
+            moderator="bench",
+        )
         conv_id = ops.open_conversation(writer_root, plan, "host-a").conv.id
         watcher = start_watcher(watcher_root, poll=True, interval=interval, host="host-b")
         samples = []
         try:
             for i in range(rounds):
                 seen = count_lines(sock, pane)
-                plan = moderate.plan_moderate(writer_root, conv_id, "next", moderator="bench",
-                                         next_=["agent"] if i % 2 == 0 else ["agent", "x"])
+                plan = moderate.plan_moderate(
+                    writer_root,
+                    conv_id,
+                    "next",
+                    moderator="bench",
+                    next_=["agent"] if i % 2 == 0 else ["agent", "x"],
+                )
                 ops.run(plan, "host-a")
                 written = time.monotonic()
                 while count_lines(sock, pane) == seen:
@@ -63,8 +86,12 @@ def delivery(pair: SshfsPair, tmp: Path, rounds: int, interval: float) -> dict[s
             stop(watcher)
     finally:
         subprocess.run(["tmux", "-S", sock, "kill-server"], check=False)
-    return {"interval_s": interval, "p50_s": round(statistics.median(samples), 3),
-            "p95_s": round(percentile(samples, 95), 3), "n": len(samples)}
+    return {
+        "interval_s": interval,
+        "p50_s": round(statistics.median(samples), 3),
+        "p95_s": round(percentile(samples, 95), 3),
+        "n": len(samples),
+    }
 
 
 def replies(pair: SshfsPair, tmp: Path, runs: int) -> dict[str, float]:
@@ -77,18 +104,50 @@ def replies(pair: SshfsPair, tmp: Path, runs: int) -> dict[str, float]:
     roots = {"sshfs": pair.mounts[0] / "replies", "local": tmp / "replies"}
     ids = {}
     for name, root in roots.items():
-        out = subprocess.run([str(script), "--root", str(root), "open", "--topic", "r",
-                              "--as", "a", "--with", "b", "--next", "a", "--max-turns",
-                              "10000"], capture_output=True, text=True, check=True)
+        out = subprocess.run(
+            [
+                str(script),
+                "--root",
+                str(root),
+                "open",
+                "--topic",
+                "r",
+                "--as",
+                "a",
+                "--with",
+                "b",
+                "--next",
+                "a",
+                "--max-turns",
+                "10000",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         ids[name] = out.stdout.split()[0]
     times: dict[str, list[float]] = {"sshfs": [], "local": []}
     for n in range(runs):
         who, other = ("a", "b") if n % 2 == 0 else ("b", "a")  # never naming oneself next
         for name, root in roots.items():
             start = time.perf_counter()
-            subprocess.run([str(script), "--root", str(root), "reply", ids[name], "--as", who,
-                            "--next", other, "--body", "a reply of typical length " * 10],
-                           stdout=subprocess.DEVNULL, check=True)
+            subprocess.run(
+                [
+                    str(script),
+                    "--root",
+                    str(root),
+                    "reply",
+                    ids[name],
+                    "--as",
+                    who,
+                    "--next",
+                    other,
+                    "--body",
+                    "a reply of typical length " * 10,
+                ],
+                stdout=subprocess.DEVNULL,
+                check=True,
+            )
             times[name].append(time.perf_counter() - start)
     return {f"{k}_ms": round(statistics.median(v) * 1000, 1) for k, v in times.items()}
 
@@ -106,8 +165,10 @@ def main() -> None:
     os.environ.setdefault("TALKROOM_STATE_DIR", str(tmp / "state"))
     os.environ["TALKROOM_CONFIG"] = str(tmp / "none.yaml")
     with SshfsPair(count=2) as pair:
-        result = {"delivery_across_mounts": delivery(pair, tmp, args.deliveries, args.interval),
-                  "reply": replies(pair, tmp, args.replies)}
+        result = {
+            "delivery_across_mounts": delivery(pair, tmp, args.deliveries, args.interval),
+            "reply": replies(pair, tmp, args.replies),
+        }
     print(json.dumps(result, indent=2))
 
 

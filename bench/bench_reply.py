@@ -43,18 +43,54 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "talks"
         opened = subprocess.run(
-            [str(script), "--root", str(root), "open", "--topic", "bench", "--as", "a",
-             "--with", "b", "--next", "a", "--max-turns", "10000", "--body", "go"],
-            capture_output=True, text=True, check=True, env=env,
+            [
+                str(script),
+                "--root",
+                str(root),
+                "open",
+                "--topic",
+                "bench",
+                "--as",
+                "a",
+                "--with",
+                "b",
+                "--next",
+                "a",
+                "--max-turns",
+                "10000",
+                "--body",
+                "go",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+            env=env,
         )
         conv_id = opened.stdout.split()[0]
         body = "A reply of typical length: " + "words " * 60
         # a and b take turns (a reply never names its author next).
-        replies = [[str(script), "--root", str(root), "reply", conv_id, "--as", who, "--next",
-                    other, "--body", body] for who, other in (("a", "b"), ("b", "a"))]
+        replies = [
+            [
+                str(script),
+                "--root",
+                str(root),
+                "reply",
+                conv_id,
+                "--as",
+                who,
+                "--next",
+                other,
+                "--body",
+                body,
+            ]
+            for who, other in (("a", "b"), ("b", "a"))
+        ]
         block = f"## Reply -- a @ 2026-01-01T00:00:00Z\nTurn 2/10000\n\n{body}\n\nNEXT: a\n\n"
-        bare = [sys.executable, "-c",
-                BARE.format(path=str(Path(tmp) / "bare.md"), data=block.encode())]
+        bare = [
+            sys.executable,
+            "-c",
+            BARE.format(path=str(Path(tmp) / "bare.md"), data=block.encode()),
+        ]
         times: dict[str, list[float]] = {"reply": [], "bare": []}
         for n in range(max(args.runs, 15)):
             for name, cmd in (("reply", replies[n % 2]), ("bare", bare)):
@@ -63,11 +99,19 @@ def main() -> None:
                 times[name].append(time.perf_counter() - start)
     reply_ms = statistics.median(times["reply"]) * 1000
     bare_ms = statistics.median(times["bare"]) * 1000
-    result = {"runs": len(times["reply"]), "reply_ms": round(reply_ms, 1),
-              "bare_ms": round(bare_ms, 1), "ratio": round(reply_ms / bare_ms, 2), "goal": 3.0}
+    result = {
+        "runs": len(times["reply"]),
+        "reply_ms": round(reply_ms, 1),
+        "bare_ms": round(bare_ms, 1),
+        "ratio": round(reply_ms / bare_ms, 2),
+        "goal": 3.0,
+    }
     print(json.dumps(result))
-    print(f"talkroom reply {reply_ms:.1f} ms, bare append+fsync {bare_ms:.1f} ms: "
-          f"ratio {reply_ms / bare_ms:.2f} (goal <= 3.0)", file=sys.stderr)
+    print(
+        f"talkroom reply {reply_ms:.1f} ms, bare append+fsync {bare_ms:.1f} ms: "
+        f"ratio {reply_ms / bare_ms:.2f} (goal <= 3.0)",
+        file=sys.stderr,
+    )
 
 
 if __name__ == "__main__":

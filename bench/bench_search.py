@@ -47,10 +47,19 @@ def main() -> None:
             start = time.perf_counter()
             search(convs, query, index=index)
             later.append(time.perf_counter() - start)
-    print(json.dumps({"conversations": len(convs), "turns_each": args.turns,
-                      "first_search_s": round(first, 3), "hits_first": len(hits),
-                      "later_searches_median_s": round(statistics.median(later), 3),
-                      "later_searches_max_s": round(max(later), 3)}, indent=2))
+    print(
+        json.dumps(
+            {
+                "conversations": len(convs),
+                "turns_each": args.turns,
+                "first_search_s": round(first, 3),
+                "hits_first": len(hits),
+                "later_searches_median_s": round(statistics.median(later), 3),
+                "later_searches_max_s": round(max(later), 3),
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -26,8 +26,18 @@ CHOSEN = {
 
 
 def main() -> None:
-    subprocess.run([sys.executable, "-m", "pytest", "-q", str(HERE.parent / "tests" /
-                    "test_snapshots.py"), "--snapshot-update"], check=True, cwd=HERE.parent)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            str(HERE.parent / "tests" / "test_snapshots.py"),
+            "--snapshot-update",
+        ],
+        check=True,
+        cwd=HERE.parent,
+    )
     for source, target in CHOSEN.items():
         shutil.copyfile(SNAPSHOTS / source, HERE / target)
         print(f"screenshots/{target}")

@@ -93,8 +93,10 @@ def to_markdown(conv: Conversation) -> str:
     out += [f"- **{k}:** {v}" for k, v in summary(conv)] + ["", "## Transcript", ""]
     for block in conv.blocks:
         if block.kind == "Moderator":
-            out.append(f"*{inert_markdown(sanitise_line(block.author))} (moderator) "
-                       f"{inert_markdown(action_text(block))}*  ")
+            out.append(
+                f"*{inert_markdown(sanitise_line(block.author))} (moderator) "
+                f"{inert_markdown(action_text(block))}*  "
+            )
             out.append(f"<sub>{when(block.at)}</sub>")
             out.append("")
             if block.action == "inject" and block.body:
@@ -160,48 +162,72 @@ def to_html(conv: Conversation, receipts: list[Receipt]) -> str:
 
     title = esc(sanitise_line(conv.topic) or conv.id)
     out = [
-        "<!doctype html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
+        "<!doctype html>",
+        '<html lang="en">',
+        "<head>",
+        '<meta charset="utf-8">',
         '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
         "style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'\">",
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         '<meta name="referrer" content="no-referrer">',
-        f"<title>{title}</title>", f"<style>{STYLE}</style>", "</head>", "<body>",
-        "<header>", f"<h1>{title}</h1>",
+        f"<title>{title}</title>",
+        f"<style>{STYLE}</style>",
+        "</head>",
+        "<body>",
+        "<header>",
+        f"<h1>{title}</h1>",
     ]
     if conv.resolution:
-        out.append(f'<p class="resolution" id="resolution"><strong>Resolution:</strong> '
-                   f"{esc(sanitise_line(conv.resolution))}</p>")
+        out.append(
+            f'<p class="resolution" id="resolution"><strong>Resolution:</strong> '
+            f"{esc(sanitise_line(conv.resolution))}</p>"
+        )
     elif conv.status != CLOSED:
-        out.append('<p class="open">No resolution yet: the conversation is '
-                   f"{esc(conv.status.lower())}.</p>")
+        out.append(
+            '<p class="open">No resolution yet: the conversation is '
+            f"{esc(conv.status.lower())}.</p>"
+        )
     out.append("<dl>")
     out += [f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in summary(conv)]
     out += ["</dl>", "</header>"]
     rows = _timeline_rows(conv, receipts)
     if rows:
-        out += ['<section id="timeline">', "<h2>Timeline</h2>",
-                "<table><thead><tr><th>When</th><th>What</th></tr></thead><tbody>", *rows,
-                "</tbody></table>", "</section>"]
+        out += [
+            '<section id="timeline">',
+            "<h2>Timeline</h2>",
+            "<table><thead><tr><th>When</th><th>What</th></tr></thead><tbody>",
+            *rows,
+            "</tbody></table>",
+            "</section>",
+        ]
     out += ['<section id="transcript">', "<h2>Transcript</h2>"]
     for block in conv.blocks:
         if block.kind == "Moderator":
             out.append('<article class="moderator">')
-            out.append(f"<h3>⚑ {esc(sanitise_line(block.author))} "
-                       f"<span>{esc(action_text(block))} · {esc(when(block.at))}</span></h3>")
+            out.append(
+                f"<h3>⚑ {esc(sanitise_line(block.author))} "
+                f"<span>{esc(action_text(block))} · {esc(when(block.at))}</span></h3>"
+            )
             if block.action == "inject" and block.body:
                 out.append(body(block.body))
         else:
             out.append('<article class="turn">')
-            out.append(f"<h3>{esc(sanitise_line(block.author))} "
-                       f"<span>{esc(heading(block).split(' · ', 1)[1])}</span></h3>")
+            out.append(
+                f"<h3>{esc(sanitise_line(block.author))} "
+                f"<span>{esc(heading(block).split(' · ', 1)[1])}</span></h3>"
+            )
             out.append(body(block.body) if block.body else "")
             if block.next is not None:
                 target = sanitise_line(join_names(block.next)) if block.next else "nobody"
                 out.append(f'<p class="next">→ next: {esc(target)}</p>')
         out.append("</article>")
-    out += ["</section>",
-            f"<footer>Exported by talkroom {esc(__version__)} on "
-            f"{esc(when(clock.iso(clock.now())))}.</footer>", "</body>", "</html>"]
+    out += [
+        "</section>",
+        f"<footer>Exported by talkroom {esc(__version__)} on "
+        f"{esc(when(clock.iso(clock.now())))}.</footer>",
+        "</body>",
+        "</html>",
+    ]
     return "\n".join(out) + "\n"
 
 
@@ -213,14 +239,21 @@ def _timeline_rows(conv: Conversation, receipts: list[Receipt]) -> list[str]:
         block = conv.blocks[step.blocks - 1]
         stamp = esc(when(step.receipt.at if step.receipt else block.at))
         if step.receipt is not None:
-            kind = step.receipt.kind if step.receipt.kind in (
-                "delivered", "deferred", "failed", "unknown") else "unknown"
-            rows.append(f'<tr><td class="time">{stamp}</td><td class="{kind}">'
-                        f"{esc(step.receipt.describe())}</td></tr>")
+            kind = (
+                step.receipt.kind
+                if step.receipt.kind in ("delivered", "deferred", "failed", "unknown")
+                else "unknown"
+            )
+            rows.append(
+                f'<tr><td class="time">{stamp}</td><td class="{kind}">'
+                f"{esc(step.receipt.describe())}</td></tr>"
+            )
         elif block.kind == "Moderator":
-            rows.append(f'<tr><td class="time">{stamp}</td><td>⚑ '
-                        f"{esc(sanitise_line(block.author))} {esc(action_text(block))}"
-                        "</td></tr>")
+            rows.append(
+                f'<tr><td class="time">{stamp}</td><td>⚑ '
+                f"{esc(sanitise_line(block.author))} {esc(action_text(block))}"
+                "</td></tr>"
+            )
     return rows
 
 
@@ -231,9 +264,11 @@ def check_name(name: str) -> None:
     """Refuse an export file name without a known extension: `md` typed where a name was
     wanted would write a file called `md`."""
     if not name.lower().endswith(EXTENSIONS):
-        raise BadInput(f"{name!r} has no extension talkroom writes ({', '.join(EXTENSIONS)}); "
-                       f"name the file, e.g. {name.rstrip('.') or 'talk'}.md (--format picks "
-                       "md or html)")
+        raise BadInput(
+            f"{name!r} has no extension talkroom writes ({', '.join(EXTENSIONS)}); "
+            f"name the file, e.g. {name.rstrip('.') or 'talk'}.md (--format picks "
+            "md or html)"
+        )
 
 
 def write_file(path: Path, text: str, *, force: bool = False) -> None:

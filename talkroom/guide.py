@@ -8,8 +8,10 @@ def guide(root: str | None = None) -> str:
     another folder would not find by itself) every command carries `--root`."""
     if root is None:
         return GUIDE.replace("{root}", "").replace("{where}", "")
-    where = (f"\n\nThe talk root is {root}: every talkroom command needs `--root "
-             f"{shlex.quote(root)}` (the wake-up line carries it too).")
+    where = (
+        f"\n\nThe talk root is {root}: every talkroom command needs `--root "
+        f"{shlex.quote(root)}` (the wake-up line carries it too)."
+    )
     return GUIDE.replace("{root}", f" --root {shlex.quote(root)}").replace("{where}", where)
 
 

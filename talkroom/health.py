@@ -26,8 +26,9 @@ class Problem:
 
     __slots__ = ("conv_id", "keys", "kind", "subject", "text")
 
-    def __init__(self, conv_id: str, kind: str, subject: str, text: str,
-                 keys: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, conv_id: str, kind: str, subject: str, text: str, keys: tuple[str, ...] = ()
+    ) -> None:
         self.conv_id = conv_id
         self.kind = kind  # waiting, unregistered, pane-gone, no-watcher, deferred, stale-lock,
         # lost-turn, not-taken
@@ -53,10 +54,16 @@ def waiting_limit(conv: Conversation, default: float) -> float:
 class Facts:
     """Everything the rules look at, gathered by the console (or doctor)."""
 
-    def __init__(self, host: str, sessions: list[tuple[Session, bool | None]],
-                 heartbeats: list[Heartbeat], receipts: dict[tuple[str, str], list[Receipt]],
-                 broken_locks: list[BrokenLock], waiting_threshold: float = 600.0,
-                 deferred_threshold: float = 120.0) -> None:
+    def __init__(
+        self,
+        host: str,
+        sessions: list[tuple[Session, bool | None]],
+        heartbeats: list[Heartbeat],
+        receipts: dict[tuple[str, str], list[Receipt]],
+        broken_locks: list[BrokenLock],
+        waiting_threshold: float = 600.0,
+        deferred_threshold: float = 120.0,
+    ) -> None:
         self.host = host
         self.sessions = {s.name: (s, alive) for s, alive in sessions}
         self.heartbeats = {b.host: b for b in heartbeats}
@@ -74,40 +81,75 @@ def problems(conv: Conversation, facts: Facts, now: float) -> list[Problem]:
         since = clock.parse_loose(block.at)
         limit = waiting_limit(conv, facts.waiting_threshold)
         if since is not None and now - since > limit:
-            found.append(Problem(conv.id, "waiting", " ".join(conv.agents_next),
-                                 f"{', '.join(conv.agents_next)} waiting for "
-                                 f"{clock.age(now - since)} (limit {clock.age(limit)})",
-                                 ("u", "n", "p")))
+            found.append(
+                Problem(
+                    conv.id,
+                    "waiting",
+                    " ".join(conv.agents_next),
+                    f"{', '.join(conv.agents_next)} waiting for "
+                    f"{clock.age(now - since)} (limit {clock.age(limit)})",
+                    ("u", "n", "p"),
+                )
+            )
         for name in conv.agents_next:
             if (problem := session_problem(conv.id, name, facts, now)) is not None:
                 found.append(problem)
         aid = assignment_id(block)
         for name in conv.agents_next:
             latest = _latest(facts.receipts.get((conv.id, aid), []), name)
-            if latest is not None and latest.kind in ("failed", "unknown") and \
-                    latest.reason not in ("pane gone", "server gone", "server restarted",
-                                          "pane replaced"):  # those: pane-gone above
-                found.append(Problem(
-                    conv.id, "not-taken", name,
-                    f"the wake-up line to {name} was not taken ({latest.outcome}, on "
-                    f"{latest.host}): look at its pane; u sends it again", ("u", "n")))
+            if (
+                latest is not None
+                and latest.kind in ("failed", "unknown")
+                and latest.reason
+                not in ("pane gone", "server gone", "server restarted", "pane replaced")
+            ):  # those: pane-gone above
+                found.append(
+                    Problem(
+                        conv.id,
+                        "not-taken",
+                        name,
+                        f"the wake-up line to {name} was not taken ({latest.outcome}, on "
+                        f"{latest.host}): look at its pane; u sends it again",
+                        ("u", "n"),
+                    )
+                )
             deferred = _deferred_since(facts.receipts.get((conv.id, aid), []), name)
             if deferred is not None:
                 receipt, since_deferred = deferred
                 if now - since_deferred > facts.deferred_threshold:
-                    found.append(Problem(
-                        conv.id, "deferred", name,
-                        f"delivery to {name} deferred for {clock.age(now - since_deferred)}: "
-                        f"{receipt.reason} (on {receipt.host})", ("u", "n")))
+                    found.append(
+                        Problem(
+                            conv.id,
+                            "deferred",
+                            name,
+                            f"delivery to {name} deferred for {clock.age(now - since_deferred)}: "
+                            f"{receipt.reason} (on {receipt.host})",
+                            ("u", "n"),
+                        )
+                    )
     for entry in journal.shown(conv.lost, now):
-        found.append(Problem(conv.id, "lost-turn", entry.block_id,
-                             journal.describe(entry, conv.path or Path(conv.id)), ()))
+        found.append(
+            Problem(
+                conv.id,
+                "lost-turn",
+                entry.block_id,
+                journal.describe(entry, conv.path or Path(conv.id)),
+                (),
+            )
+        )
     if conv.status != CLOSED:
         for broken in facts.broken_locks:
             if broken.conv_id == conv.id and 0 <= now - broken.broken_at < BROKEN_SHOWN:
-                found.append(Problem(conv.id, "stale-lock", broken.name,
-                                     f"{broken.describe()} {clock.age(now - broken.broken_at)} "
-                                     "ago: check that its turn landed", ()))
+                found.append(
+                    Problem(
+                        conv.id,
+                        "stale-lock",
+                        broken.name,
+                        f"{broken.describe()} {clock.age(now - broken.broken_at)} "
+                        "ago: check that its turn landed",
+                        (),
+                    )
+                )
     return found
 
 
@@ -116,18 +158,31 @@ def session_problem(conv_id: str, name: str, facts: Facts, now: float) -> Proble
     beats on its host; None when it can. The console and doctor both ask this."""
     entry = facts.sessions.get(name)
     if entry is None:
-        return Problem(conv_id, "unregistered", name,
-                       f"{name} is registered on no host: nobody will wake it", ("n",))
+        return Problem(
+            conv_id,
+            "unregistered",
+            name,
+            f"{name} is registered on no host: nobody will wake it",
+            ("n",),
+        )
     session, alive = entry
     if session.host == facts.host and alive is False:
-        return Problem(conv_id, "pane-gone", name,
-                       f"{name}'s pane {session.pane.pane_id} is gone: register it again "
-                       "or set next", ("n",))
+        return Problem(
+            conv_id,
+            "pane-gone",
+            name,
+            f"{name}'s pane {session.pane.pane_id} is gone: register it again or set next",
+            ("n",),
+        )
     down = watcher_down(facts.heartbeats.get(session.host), now)
     if down is not None:
-        return Problem(conv_id, "no-watcher", f"{session.host} {name}",
-                       f"no watcher heartbeat from {session.host}, which wakes {name} "
-                       f"({down})", ())
+        return Problem(
+            conv_id,
+            "no-watcher",
+            f"{session.host} {name}",
+            f"no watcher heartbeat from {session.host}, which wakes {name} ({down})",
+            (),
+        )
     return None
 
 

@@ -21,8 +21,14 @@ from tests.netfs import SshfsPair, netfs_unavailable_reason
 from tests.tmuxlib import TmuxServer, need_tmux
 
 _ENV_KEYS = (
-    "TALKROOM_ROOT", "TALKROOM_HOST", "TALKROOM_MODERATOR", "TALKROOM_CONFIG",
-    "TALKROOM_STATE_DIR", "TALKROOM_FAKE_NOW", "TALKROOM_STALE_LOCK_SECONDS", "TMUX",
+    "TALKROOM_ROOT",
+    "TALKROOM_HOST",
+    "TALKROOM_MODERATOR",
+    "TALKROOM_CONFIG",
+    "TALKROOM_STATE_DIR",
+    "TALKROOM_FAKE_NOW",
+    "TALKROOM_STALE_LOCK_SECONDS",
+    "TMUX",
     "TMUX_PANE",
 )
 
@@ -74,8 +80,9 @@ class Result:
 class Talk:
     """Runs `talkroom ...` in this process against one root, stdin given explicitly."""
 
-    def __init__(self, root: Root, capsys: pytest.CaptureFixture[str],
-                 monkeypatch: pytest.MonkeyPatch) -> None:
+    def __init__(
+        self, root: Root, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
         self.root = root
         self.capsys = capsys
         self.monkeypatch = monkeypatch
@@ -91,8 +98,16 @@ class Talk:
     def open(self, *args: str, body: str = "opening text") -> str:
         """Open a conversation and return its id."""
         result = self(
-            "open", "--topic", "a topic", "--as", "alpha", "--with", "beta", *args,
-            "--body", body,
+            "open",
+            "--topic",
+            "a topic",
+            "--as",
+            "alpha",
+            "--with",
+            "beta",
+            *args,
+            "--body",
+            body,
         )
         assert result.code == 0, result
         return result.first
@@ -103,18 +118,22 @@ class Talk:
 
 
 @pytest.fixture
-def talk(root: Root, capsys: pytest.CaptureFixture[str],
-         monkeypatch: pytest.MonkeyPatch) -> Talk:
+def talk(root: Root, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Talk:
     """The helper command, in-process, on the `root` fixture."""
     return Talk(root, capsys, monkeypatch)
 
 
-def run_talkroom(*args: str, input: bytes = b"", env: dict[str, str] | None = None,
-                 timeout: float = 30) -> subprocess.CompletedProcess[bytes]:
+def run_talkroom(
+    *args: str, input: bytes = b"", env: dict[str, str] | None = None, timeout: float = 30
+) -> subprocess.CompletedProcess[bytes]:
     """The helper as a real process (`python -m talkroom`)."""
     return subprocess.run(
-        [sys.executable, "-m", "talkroom", *args], input=input, capture_output=True,
-        env={**os.environ, **(env or {})}, timeout=timeout, check=False,
+        [sys.executable, "-m", "talkroom", *args],
+        input=input,
+        capture_output=True,
+        env={**os.environ, **(env or {})},
+        timeout=timeout,
+        check=False,
     )
 
 
@@ -150,8 +169,10 @@ def shared(netfs_pair: SshfsPair, request: pytest.FixtureRequest) -> tuple[Root,
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir()
-    return (Root(netfs_pair.mounts[0] / name, "sshfs mount 1"),
-            Root(netfs_pair.mounts[1] / name, "sshfs mount 2"))
+    return (
+        Root(netfs_pair.mounts[0] / name, "sshfs mount 1"),
+        Root(netfs_pair.mounts[1] / name, "sshfs mount 2"),
+    )
 
 
 _NETFS_OUTCOMES: dict[str, list[str]] = {}

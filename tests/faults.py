@@ -33,8 +33,12 @@ def can_mount() -> str | None:
 def tmpfs(path: Path, size: str) -> Iterator[Path]:
     """A tmpfs of `size` mounted at `path` for the duration."""
     path.mkdir(parents=True, exist_ok=True)
-    result = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
-                            capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if result.returncode:
         pytest.skip(f"cannot mount a tmpfs: {result.stderr.strip()}")
     try:
@@ -53,8 +57,9 @@ def reply_in_turn(root: Root, conv_id: str, host: str, body: str) -> Conversatio
     conv = store.load(root.conversation(conv_id))
     author = conv.next[0]
     other = next(p for p in conv.participants if p != author)
-    return ops.run(ops.plan_reply(root, conv_id, author=author, next_=[other], body=body),
-                   host).conv
+    return ops.run(
+        ops.plan_reply(root, conv_id, author=author, next_=[other], body=body), host
+    ).conv
 
 
 def writer_loop(root: Root, conv_id: str, host: str) -> None:
@@ -65,8 +70,9 @@ def writer_loop(root: Root, conv_id: str, host: str) -> None:
         i += 1
 
 
-def kill_writers_at_random(root: Root, conv_id: str, rounds: int, host: str,
-                           max_delay: float = 0.03) -> Counter[str]:
+def kill_writers_at_random(
+    root: Root, conv_id: str, rounds: int, host: str, max_delay: float = 0.03
+) -> Counter[str]:
     """Fork a writer, SIGKILL it after a random delay, check the file, write once; repeat.
 
     Returns what each kill left behind: 'clean', 'lock with holder' (broken at once: its pid

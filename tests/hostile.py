@@ -22,22 +22,49 @@ HOSTILE = f"{MARKUP} {OSC8} {OSC52} {TITLE}"
 PAYLOADS = (b"evil.example", b"ZWNobyBvd25lZA", b"pwned-title")
 NAME = "[@click=app.quit]x[/]"  # as a participant, a receipt's target, a session's agent
 HOST = "test-host"
-BODY = (f"{HOSTILE}\n\nA [markdown link](http://evil.example/md) and <http://evil.example/auto>"
-        f" and ![an image](http://evil.example/img.png).\n\n```\n{OSC52} in code\n```\n")
+BODY = (
+    f"{HOSTILE}\n\nA [markdown link](http://evil.example/md) and <http://evil.example/auto>"
+    f" and ![an image](http://evil.example/img.png).\n\n```\n{OSC52} in code\n```\n"
+)
 
 
-def _conversation(conv_id: str, next_: str, status: str = "IN-PROGRESS",
-                  extra: dict[str, str] | None = None) -> bytes:
-    header = {"topic": HOSTILE, "opened by": "moderator",
-              "participants": f"alpha, {NAME}, beta", "status": status, "turns": "2",
-              "max turns": "20", "next": next_, "revision": "2",
-              "opened at": "2026-11-21T13:00:00Z", "updated at": "2026-11-21T13:01:00Z",
-              **(extra or {})}
+def _conversation(
+    conv_id: str, next_: str, status: str = "IN-PROGRESS", extra: dict[str, str] | None = None
+) -> bytes:
+    header = {
+        "topic": HOSTILE,
+        "opened by": "moderator",
+        "participants": f"alpha, {NAME}, beta",
+        "status": status,
+        "turns": "2",
+        "max turns": "20",
+        "next": next_,
+        "revision": "2",
+        "opened at": "2026-11-21T13:00:00Z",
+        "updated at": "2026-11-21T13:01:00Z",
+        **(extra or {}),
+    }
     blocks = [
-        Block("Opening", "moderator", "2026-11-21T13:00:00Z", BODY, f"{conv_id[-6:]}-open",
-              turn=1, budget=20, next=["alpha"]),
-        Block("Reply", NAME, f"2026-11-21T13:01:00Z {HOSTILE}", BODY, f"{conv_id[-6:]}-rep",
-              turn=2, budget=20, next=next_.split(", ")),
+        Block(
+            "Opening",
+            "moderator",
+            "2026-11-21T13:00:00Z",
+            BODY,
+            f"{conv_id[-6:]}-open",
+            turn=1,
+            budget=20,
+            next=["alpha"],
+        ),
+        Block(
+            "Reply",
+            NAME,
+            f"2026-11-21T13:01:00Z {HOSTILE}",
+            BODY,
+            f"{conv_id[-6:]}-rep",
+            turn=2,
+            budget=20,
+            next=next_.split(", "),
+        ),
     ]
     return render(Conversation(conv_id, header, blocks))
 
@@ -48,19 +75,43 @@ def build(path: Path) -> tuple[Root, str]:
     root.conversations.mkdir(parents=True)
     live = "20261121-130000-hostile"
     (root.conversations / f"{live}.md").write_bytes(_conversation(live, f"alpha, {NAME}"))
-    (root.conversations / "20261121-120000-closed.md").write_bytes(_conversation(
-        "20261121-120000-closed", "none", "CLOSED", {"resolution": HOSTILE}))
-    (root.conversations / "20261121-110000-paused.md").write_bytes(_conversation(
-        "20261121-110000-paused", "alpha", "PAUSED", {"paused reason": HOSTILE}))
+    (root.conversations / "20261121-120000-closed.md").write_bytes(
+        _conversation("20261121-120000-closed", "none", "CLOSED", {"resolution": HOSTILE})
+    )
+    (root.conversations / "20261121-110000-paused.md").write_bytes(
+        _conversation("20261121-110000-paused", "alpha", "PAUSED", {"paused reason": HOSTILE})
+    )
     # A lock broken by a "host" whose name is markup.
     (root.conversations / f".{live}.md.lock.broken.[b]x[@click=app.quit].1.a").mkdir()
     for host in ("far", HOST):
-        write_heartbeat(root, host, {"host": HOSTILE, "pid": "1", "mode": HOSTILE,
-                                     "heartbeat": "2026-11-21T13:59:00Z", "error": HOSTILE})
-        append_receipt(root, host, Receipt(host, "2026-11-21T13:01:01Z", live,
-                                           f"{live[-6:]}-rep", 2, NAME, HOSTILE,
-                                           f"deferred:{HOSTILE}", None))
+        write_heartbeat(
+            root,
+            host,
+            {
+                "host": HOSTILE,
+                "pid": "1",
+                "mode": HOSTILE,
+                "heartbeat": "2026-11-21T13:59:00Z",
+                "error": HOSTILE,
+            },
+        )
+        append_receipt(
+            root,
+            host,
+            Receipt(
+                host,
+                "2026-11-21T13:01:01Z",
+                live,
+                f"{live[-6:]}-rep",
+                2,
+                NAME,
+                HOSTILE,
+                f"deferred:{HOSTILE}",
+                None,
+            ),
+        )
     (root.host_dir("far") / "sessions.yaml").write_text(
         'sessions:\n  alpha:\n    agent: "[@click=app.quit]a[/]"\n    pane: "%1"\n'
-        '    pane pid: "2"\n    socket: "/tmp/[/]s"\n    server pid: "1"\n')
+        '    pane pid: "2"\n    socket: "/tmp/[/]s"\n    server pid: "1"\n'
+    )
     return root, live

@@ -86,8 +86,9 @@ def proc_mounts() -> list[tuple[str, str, str]]:
         for line in fh:
             parts = line.split()
             if len(parts) >= 3:
-                rows.append((_unescape_mount_field(parts[0]), _unescape_mount_field(parts[1]),
-                             parts[2]))
+                rows.append(
+                    (_unescape_mount_field(parts[0]), _unescape_mount_field(parts[1]), parts[2])
+                )
     return rows
 
 
@@ -138,8 +139,12 @@ def _die_with_parent() -> None:
 def _spawn(cmd: Sequence[str], log: Path) -> subprocess.Popen[bytes]:
     with open(log, "ab") as fh:
         return subprocess.Popen(
-            list(cmd), stdin=subprocess.DEVNULL, stdout=fh, stderr=subprocess.STDOUT,
-            start_new_session=True, preexec_fn=_die_with_parent,
+            list(cmd),
+            stdin=subprocess.DEVNULL,
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
         )
 
 
@@ -222,31 +227,45 @@ class SshServer:
         for key in (self.host_key, self.client_key):
             if not key.exists():
                 subprocess.run(
-                    ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "talkroom-test",
-                     "-f", str(key)],
-                    check=True, stdin=subprocess.DEVNULL, capture_output=True,
+                    [
+                        "ssh-keygen",
+                        "-q",
+                        "-t",
+                        "ed25519",
+                        "-N",
+                        "",
+                        "-C",
+                        "talkroom-test",
+                        "-f",
+                        str(key),
+                    ],
+                    check=True,
+                    stdin=subprocess.DEVNULL,
+                    capture_output=True,
                 )
         authorized = self.workdir / "authorized_keys"
         authorized.write_text(Path(f"{self.client_key}.pub").read_text())
         self.config.write_text(
-            "\n".join([
-                f"ListenAddress {self.host}",
-                f"HostKey {self.host_key}",
-                f"AuthorizedKeysFile {authorized}",
-                f"PidFile {self.pid_file}",
-                "StrictModes no",
-                "UsePAM no",
-                "PermitRootLogin yes",
-                "PubkeyAuthentication yes",
-                "PasswordAuthentication no",
-                "KbdInteractiveAuthentication no",
-                "PrintMotd no",
-                "UseDNS no",
-                "MaxStartups 100",
-                "MaxSessions 100",
-                "Subsystem sftp internal-sftp",
-                "",
-            ])
+            "\n".join(
+                [
+                    f"ListenAddress {self.host}",
+                    f"HostKey {self.host_key}",
+                    f"AuthorizedKeysFile {authorized}",
+                    f"PidFile {self.pid_file}",
+                    "StrictModes no",
+                    "UsePAM no",
+                    "PermitRootLogin yes",
+                    "PubkeyAuthentication yes",
+                    "PasswordAuthentication no",
+                    "KbdInteractiveAuthentication no",
+                    "PrintMotd no",
+                    "UseDNS no",
+                    "MaxStartups 100",
+                    "MaxSessions 100",
+                    "Subsystem sftp internal-sftp",
+                    "",
+                ]
+            )
         )
         last = ""
         for _attempt in range(5):
@@ -259,9 +278,7 @@ class SshServer:
         """Run sshd on `port`; False if it exited (port taken meanwhile), raise on timeout."""
         self.log.write_bytes(b"")
         self.pid_file.unlink(missing_ok=True)
-        self.proc = _spawn(
-            [SSHD, "-D", "-e", "-f", str(self.config), "-p", str(port)], self.log
-        )
+        self.proc = _spawn([SSHD, "-D", "-e", "-f", str(self.config), "-p", str(port)], self.log)
         ready = f"Server listening on {self.host} port {port}."
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -269,8 +286,9 @@ class SshServer:
                 self.proc = None
                 return False
             if ready in _tail(self.log, 10_000):
-                with contextlib.suppress(OSError), socket.create_connection(
-                    (self.host, port), timeout=0.5
+                with (
+                    contextlib.suppress(OSError),
+                    socket.create_connection((self.host, port), timeout=0.5),
                 ):
                     self.port = port
                     return True
@@ -397,8 +415,16 @@ class SshfsPair:
         log = self.base / f"sshfs{i}.log"
         source = f"{self.server.user}@{self.server.host}:{self.export}"
         proc = _spawn(
-            ["sshfs", "-f", "-F", "/dev/null", source, str(mp),
-             "-o", ",".join(self.sshfs_options())],
+            [
+                "sshfs",
+                "-f",
+                "-F",
+                "/dev/null",
+                source,
+                str(mp),
+                "-o",
+                ",".join(self.sshfs_options()),
+            ],
             log,
         )
         self._procs[i] = proc
@@ -418,12 +444,16 @@ class SshfsPair:
             result = None
             if not lazy:
                 result = subprocess.run(
-                    ["fusermount3", "-u", mp], capture_output=True, text=True,
+                    ["fusermount3", "-u", mp],
+                    capture_output=True,
+                    text=True,
                     stdin=subprocess.DEVNULL,
                 )
             if result is None or (result.returncode != 0 and self.is_mounted(i)):
                 result = subprocess.run(
-                    ["fusermount3", "-u", "-z", mp], capture_output=True, text=True,
+                    ["fusermount3", "-u", "-z", mp],
+                    capture_output=True,
+                    text=True,
                     stdin=subprocess.DEVNULL,
                 )
             if self.is_mounted(i):

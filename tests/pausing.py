@@ -17,8 +17,25 @@ from pathlib import Path
 from talkroom import cli
 from talkroom.core.lock import FileLock
 
-STEPS = ("open", "read", "write", "fsync", "close", "replace", "rename", "mkdir", "rmdir",
-         "unlink", "lstat", "fstat", "stat", "scandir", "ftruncate", "lseek", "link")
+STEPS = (
+    "open",
+    "read",
+    "write",
+    "fsync",
+    "close",
+    "replace",
+    "rename",
+    "mkdir",
+    "rmdir",
+    "unlink",
+    "lstat",
+    "fstat",
+    "stat",
+    "scandir",
+    "ftruncate",
+    "lseek",
+    "link",
+)
 
 
 def _count_steps(stop_at: int, counted: list[int]) -> None:
@@ -37,8 +54,9 @@ def _count_steps(stop_at: int, counted: list[int]) -> None:
         setattr(os, name, step)
 
 
-def fork_command(argv: list[str], out: Path, stop_at: int | None = None,
-                 count_to: Path | None = None) -> int:
+def fork_command(
+    argv: list[str], out: Path, stop_at: int | None = None, count_to: Path | None = None
+) -> int:
     """Run `talkroom ARGV` in a forked child that stops at step `stop_at`; its stdout and
     stderr go to `out`; with `count_to`, it writes there how many steps it took."""
     pid = os.fork()

@@ -17,8 +17,9 @@ from fcntl import ioctl
 class Terminal:
     """A program running on a pty of a fixed size; `output` is everything it wrote."""
 
-    def __init__(self, argv: Sequence[str], env: dict[str, str], cols: int = 120,
-                 rows: int = 40) -> None:
+    def __init__(
+        self, argv: Sequence[str], env: dict[str, str], cols: int = 120, rows: int = 40
+    ) -> None:
         self.output = bytearray()
         pid, fd = pty.fork()
         if pid == 0:  # pragma: no cover - the child

@@ -30,8 +30,13 @@ def main() -> None:
         commit(self, data, *args)
 
     FileLock.commit = stop_then_commit  # type: ignore[method-assign]
-    plan = ops.plan_reply(Root(Path(root_dir), "test"), conv_id, author=name,
-                          next_=names.split(","), body=f"{name} stalled")
+    plan = ops.plan_reply(
+        Root(Path(root_dir), "test"),
+        conv_id,
+        author=name,
+        next_=names.split(","),
+        body=f"{name} stalled",
+    )
     ops.run(plan, host)
     print("done")
 

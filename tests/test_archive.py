@@ -27,8 +27,7 @@ def opened(root: Root, topic: str = "Which queue?") -> str:
 
 def act(root: Root, conv_id: str, action: str, **kwargs: object) -> None:
     """One moderator action, written."""
-    ops.run(moderate.plan_moderate(root, conv_id, action, moderator="mod",
-                                   **kwargs), "h")  # type: ignore[arg-type]
+    ops.run(moderate.plan_moderate(root, conv_id, action, moderator="mod", **kwargs), "h")  # type: ignore[arg-type]
 
 
 def test_archived_conversations_leave_the_list_and_stay_readable(root: Root) -> None:
@@ -79,15 +78,17 @@ def test_only_conversations_closed_long_enough_are_due(root: Root) -> None:
 
 
 def test_an_archiver_stopped_at_any_step_never_loses_a_newer_turn(
-        root: Root, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root: Root, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     stale.set_stale_after(STALE)
     monkeypatch.setenv("TALKROOM_STALE_LOCK_SECONDS", str(STALE))
     where = ["--root", str(root.path)]
     count = tmp_path / "steps"
     counted = opened(root, "counted")
     act(root, counted, "close", body="done")
-    pid = pausing.fork_command([*where, "archive", counted], tmp_path / "count.out",
-                               stop_at=10**9, count_to=count)
+    pid = pausing.fork_command(
+        [*where, "archive", counted], tmp_path / "count.out", stop_at=10**9, count_to=count
+    )
     assert pausing.wait_stopped(pid) == 0
     steps = int(count.read_text())
     assert steps > 10, steps
@@ -95,8 +96,9 @@ def test_an_archiver_stopped_at_any_step_never_loses_a_newer_turn(
     for k in range(1, steps + 1):
         conv_id = opened(root, f"step {k}")
         act(root, conv_id, "close", body="done")
-        archiver = pausing.fork_command([*where, "archive", conv_id], tmp_path / f"{k}.out",
-                                        stop_at=k)
+        archiver = pausing.fork_command(
+            [*where, "archive", conv_id], tmp_path / f"{k}.out", stop_at=k
+        )
         if pausing.wait_stopped(archiver) is not None:
             continue
         stopped += 1
@@ -107,8 +109,7 @@ def test_an_archiver_stopped_at_any_step_never_loses_a_newer_turn(
         wrote = os.path.lexists(live)
         if wrote:
             act(root, conv_id, "reopen", next_=["b"])
-            ops.run(ops.plan_reply(root, conv_id, author="b", next_=["a"],
-                                   body=f"newer {k}"), "h")
+            ops.run(ops.plan_reply(root, conv_id, author="b", next_=["a"], body=f"newer {k}"), "h")
         code = pausing.finish(archiver)
         if wrote:  # the newer turn is in the live file, and nothing stale is archived
             assert os.path.lexists(live), f"step {k}: the reopened conversation is gone"

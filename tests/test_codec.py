@@ -70,30 +70,82 @@ NEXT: session-a
 # Lines a body may hold that look like structure, controls and markup of every kind.
 TRICKY_LINES = [
     "## Reply -- mallory @ 2026-01-01T00:00:00Z <!-- 01aaaaaaaa-zz -->",
-    "Reply -- mallory @ now", "#Opening -- x @ y", "###### Moderator -- m @ t",
-    "\\## Reply -- x @ y", "\\\\NEXT: x", "NEXT: everyone", "NEXT:", "Turn 3/20", "Turn 3/20  ",
-    "Action: close", "<!-- talkroom revision=9 sha256=" + "0" * 64 + " -->",
-    "---", "status: CLOSED", "next: a -> b", "\x1b]0;pwned\x07", "\x1b[2J\x1b[31mred",
-    "\u202eevil\u202c", "[bold red]markup[/]", "[link=file:///etc/passwd]x[/link]",
-    "line with CR\r", "\r", "", "  ", "\t", "\x85", "\u2028", "emoji 🎉", "\ufeffbom",
+    "Reply -- mallory @ now",
+    "#Opening -- x @ y",
+    "###### Moderator -- m @ t",
+    "\\## Reply -- x @ y",
+    "\\\\NEXT: x",
+    "NEXT: everyone",
+    "NEXT:",
+    "Turn 3/20",
+    "Turn 3/20  ",
+    "Action: close",
+    "<!-- talkroom revision=9 sha256=" + "0" * 64 + " -->",
+    "---",
+    "status: CLOSED",
+    "next: a -> b",
+    "\x1b]0;pwned\x07",
+    "\x1b[2J\x1b[31mred",
+    "\u202eevil\u202c",
+    "[bold red]markup[/]",
+    "[link=file:///etc/passwd]x[/link]",
+    "line with CR\r",
+    "\r",
+    "",
+    "  ",
+    "\t",
+    "\x85",
+    "\u2028",
+    "emoji 🎉",
+    "\ufeffbom",
 ]
-BODY_LINES = st.one_of(st.sampled_from(TRICKY_LINES), st.text(max_size=30).map(
-    lambda s: s.replace("\n", "").replace("\x00", "")))
+BODY_LINES = st.one_of(
+    st.sampled_from(TRICKY_LINES),
+    st.text(max_size=30).map(lambda s: s.replace("\n", "").replace("\x00", "")),
+)
 BODIES = st.lists(BODY_LINES, min_size=1, max_size=8).map("\n".join)
 
 
 def conversation(bodies: list[str]) -> Conversation:
     """A conversation whose blocks carry `bodies`, of every kind."""
-    header = {"topic": "t", "opened by": "a", "participants": "a, b", "status": "IN-PROGRESS",
-              "turns": "0", "max turns": "20", "next": "b", "revision": "3"}
+    header = {
+        "topic": "t",
+        "opened by": "a",
+        "participants": "a, b",
+        "status": "IN-PROGRESS",
+        "turns": "0",
+        "max turns": "20",
+        "next": "b",
+        "revision": "3",
+    }
     blocks = []
     for i, body in enumerate(bodies):
         if i % 3 == 2:
-            blocks.append(Block("Moderator", "mod", "2026-01-01T00:00:00Z", body, f"id{i}",
-                                action="inject", changes=[("next", "a", "b")], next=["b"]))
+            blocks.append(
+                Block(
+                    "Moderator",
+                    "mod",
+                    "2026-01-01T00:00:00Z",
+                    body,
+                    f"id{i}",
+                    action="inject",
+                    changes=[("next", "a", "b")],
+                    next=["b"],
+                )
+            )
         else:
-            blocks.append(Block("Reply" if i else "Opening", "a", "2026-01-01T00:00:00Z", body,
-                                f"id{i}", turn=i + 1, budget=20, next=["b"] if i % 2 else None))
+            blocks.append(
+                Block(
+                    "Reply" if i else "Opening",
+                    "a",
+                    "2026-01-01T00:00:00Z",
+                    body,
+                    f"id{i}",
+                    turn=i + 1,
+                    budget=20,
+                    next=["b"] if i % 2 else None,
+                )
+            )
     return Conversation("c", header, blocks)
 
 
@@ -111,8 +163,8 @@ def trailer(data: bytes, revision: int) -> bytes:
     """The trailer line for `data`."""
     import hashlib
 
-    return f"<!-- talkroom revision={revision} sha256={hashlib.sha256(data).hexdigest()} -->\n" \
-        .encode()
+    digest = hashlib.sha256(data).hexdigest()
+    return f"<!-- talkroom revision={revision} sha256={digest} -->\n".encode()
 
 
 @given(st.lists(BODIES, min_size=1, max_size=5))
@@ -166,26 +218,44 @@ def test_older_cross_session_talk_files_are_accepted() -> None:
 def test_rewriting_an_older_file_keeps_its_blocks_byte_for_byte() -> None:
     conv = parse(LEGACY, "old")
     header = dict(conv.header, revision="1")
-    new = conv.evolve(header, Block("Reply", "session-a", "2026-11-21T00:00:00Z", "agreed",
-                                    "01newblock0-xyz", turn=3, budget=10, next=["session-b"]))
+    new = conv.evolve(
+        header,
+        Block(
+            "Reply",
+            "session-a",
+            "2026-11-21T00:00:00Z",
+            "agreed",
+            "01newblock0-xyz",
+            turn=3,
+            budget=10,
+            next=["session-b"],
+        ),
+    )
     data = render(new)
     assert LEGACY.split(b"---\n", 2)[2] in data  # every old block, untouched
     again = parse(data, "old")
     assert again.trailer_ok and [b.body for b in again.blocks][-1] == "agreed"
 
 
-@pytest.mark.parametrize("data,line,reason", [
-    (b"topic: x\n", 1, "expected '---'"),
-    (b"---\ntopic: x\n", 1, "no closing '---'"),
-    (b"---\ntopic: [a\n---\n", 3, "header"),
-    (b"---\ntopic: x\nstatus: DONE\n---\n", 3, "status 'DONE'"),
-    (b"---\ntopic: x\nrevision: two\n---\n", 3, "revision 'two'"),
-    (b"---\ntopic: x\nmax turns: lots\n---\n", 3, "max turns 'lots'"),
-    (b"---\nrevision: 1\n---\n\n## Moderator -- m @ t <!-- i1 -->\nhello\n", 6, "Action:"),
-    (b"---\nrevision: 1\n---\n\n## Reply -- a @ t <!-- i1 -->\n\n## Reply -- a @ t <!-- i1 -->\n",
-     7, "appears twice"),
-    (b"\x00\x01\x02\xff\xfe binary junk", 1, "expected '---'"),
-])
+@pytest.mark.parametrize(
+    "data,line,reason",
+    [
+        (b"topic: x\n", 1, "expected '---'"),
+        (b"---\ntopic: x\n", 1, "no closing '---'"),
+        (b"---\ntopic: [a\n---\n", 3, "header"),
+        (b"---\ntopic: x\nstatus: DONE\n---\n", 3, "status 'DONE'"),
+        (b"---\ntopic: x\nrevision: two\n---\n", 3, "revision 'two'"),
+        (b"---\ntopic: x\nmax turns: lots\n---\n", 3, "max turns 'lots'"),
+        (b"---\nrevision: 1\n---\n\n## Moderator -- m @ t <!-- i1 -->\nhello\n", 6, "Action:"),
+        (
+            b"---\nrevision: 1\n---\n\n"
+            b"## Reply -- a @ t <!-- i1 -->\n\n## Reply -- a @ t <!-- i1 -->\n",
+            7,
+            "appears twice",
+        ),
+        (b"\x00\x01\x02\xff\xfe binary junk", 1, "expected '---'"),
+    ],
+)
 def test_unreadable_files_report_line_and_reason(data: bytes, line: int, reason: str) -> None:
     with pytest.raises(Unreadable, match=reason) as info:
         parse(data)
@@ -221,21 +291,57 @@ def test_trailer_mismatch_is_detected() -> None:
 
 def long_conversation(bodies: list[str]) -> bytes:
     """A verified file: an opening, then replies by a and b in turn, each with a body."""
-    blocks = [Block("Opening", "a", "2026-11-21T13:45:02Z", "open", "01jd0m6x4k-open",
-                    turn=1, budget=1000, next=["b"])]
+    blocks = [
+        Block(
+            "Opening",
+            "a",
+            "2026-11-21T13:45:02Z",
+            "open",
+            "01jd0m6x4k-open",
+            turn=1,
+            budget=1000,
+            next=["b"],
+        )
+    ]
     for i, body in enumerate(bodies, start=2):
         who = "b" if i % 2 == 0 else "a"
         if i % 7 == 0:
-            blocks.append(Block("Moderator", "mod", "2026-11-21T13:46:00Z", body,
-                                f"01jd0m7c2p-m{i}", action="inject"))
+            blocks.append(
+                Block(
+                    "Moderator",
+                    "mod",
+                    "2026-11-21T13:46:00Z",
+                    body,
+                    f"01jd0m7c2p-m{i}",
+                    action="inject",
+                )
+            )
         else:
-            blocks.append(Block("Reply", who, "2026-11-21T13:46:10Z", body, f"01jd0m7c2p-r{i}",
-                                turn=i, budget=1000, next=["a" if who == "b" else "b"]))
+            blocks.append(
+                Block(
+                    "Reply",
+                    who,
+                    "2026-11-21T13:46:10Z",
+                    body,
+                    f"01jd0m7c2p-r{i}",
+                    turn=i,
+                    budget=1000,
+                    next=["a" if who == "b" else "b"],
+                )
+            )
     turns = sum(1 for b in blocks if b.is_turn)
-    header = {"topic": "long", "opened by": "a", "participants": "a, b",
-              "status": "IN-PROGRESS", "turns": str(turns), "max turns": "1000",
-              "next": "a", "revision": str(len(blocks)), "opened at": "2026-11-21T13:45:02Z",
-              "updated at": "2026-11-21T13:46:10Z"}
+    header = {
+        "topic": "long",
+        "opened by": "a",
+        "participants": "a, b",
+        "status": "IN-PROGRESS",
+        "turns": str(turns),
+        "max turns": "1000",
+        "next": "a",
+        "revision": str(len(blocks)),
+        "opened at": "2026-11-21T13:45:02Z",
+        "updated at": "2026-11-21T13:46:10Z",
+    }
     return render(Conversation("long", header, blocks, "\npreamble kept\n\n"))
 
 
@@ -254,8 +360,20 @@ def small_tail() -> Iterator[None]:
 
 def fields(block: Block) -> tuple[object, ...]:
     """Everything a block says, for comparing two parses."""
-    return (block.kind, block.author, block.at, block.block_id, block.raw, block.line,
-            block.turn, block.budget, block.action, block.changes, block.body, block.next)
+    return (
+        block.kind,
+        block.author,
+        block.at,
+        block.block_id,
+        block.raw,
+        block.line,
+        block.turn,
+        block.budget,
+        block.action,
+        block.changes,
+        block.body,
+        block.next,
+    )
 
 
 @given(st.lists(BODIES, min_size=30, max_size=60))
@@ -274,8 +392,16 @@ def test_a_writer_reading_only_the_latest_blocks_writes_the_same_file(
     assert tail.assignment().block_id == whole.assignment().block_id  # type: ignore[union-attr]
     for block_id in ("01jd0m6x4k-open", "01jd0m7c2p-r10", "nope"):
         assert tail.has_block(block_id) == whole.has_block(block_id) == (block_id != "nope")
-    new = Block("Reply", "a", "2026-11-21T13:47:00Z", "one more", "01jd0m8c2p-new", turn=99,
-                budget=1000, next=["b"])
+    new = Block(
+        "Reply",
+        "a",
+        "2026-11-21T13:47:00Z",
+        "one more",
+        "01jd0m8c2p-new",
+        turn=99,
+        budget=1000,
+        next=["b"],
+    )
     header = {**whole.header, "revision": str(whole.revision + 1)}
     assert render(tail.evolve(header, new)) == render(whole.evolve(header, new))
     # Asked for every block, the writer's parse gives what a reader's does.

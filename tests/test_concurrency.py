@@ -15,15 +15,31 @@ from tests.conftest import Talk
 HAMMER = Path(__file__).with_name("hammer.py")
 
 
-def hammer(root: Root, conv_id: str, writers: list[str], count: int, mode: str,
-           roots: list[Path] | None = None) -> None:
+def hammer(
+    root: Root,
+    conv_id: str,
+    writers: list[str],
+    count: int,
+    mode: str,
+    roots: list[Path] | None = None,
+) -> None:
     """Run one writer process per name, started together; wait for all of them."""
     start_at = time.time() + 1.0  # every process imported and waiting before the first write
     targets = roots or [root.path]  # several mounts of one root: writers take turns
     procs = [
         subprocess.Popen(
-            [sys.executable, str(HAMMER), str(targets[i % len(targets)]), conv_id, name,
-             str(count), ",".join(writers), str(start_at), mode, f"host-{i % len(targets)}"],
+            [
+                sys.executable,
+                str(HAMMER),
+                str(targets[i % len(targets)]),
+                conv_id,
+                name,
+                str(count),
+                ",".join(writers),
+                str(start_at),
+                mode,
+                f"host-{i % len(targets)}",
+            ],
             stderr=subprocess.PIPE,
         )
         for i, name in enumerate(writers)
@@ -40,8 +56,21 @@ def census(root: Root, conv_id: str) -> collections.Counter[str]:
 
 
 def open_for(talk: Talk, writers: list[str], budget: int) -> str:
-    result = talk("open", "--topic", "hammer", "--as", "moderator", "--with", ",".join(writers),
-                  "--next", "all", "--max-turns", str(budget), "--body", "go")
+    result = talk(
+        "open",
+        "--topic",
+        "hammer",
+        "--as",
+        "moderator",
+        "--with",
+        ",".join(writers),
+        "--next",
+        "all",
+        "--max-turns",
+        str(budget),
+        "--body",
+        "go",
+    )
     assert result.code == 0, result
     return result.first
 

@@ -44,20 +44,24 @@ def test_unknown_keys_are_reported(isolated: Path) -> None:
     assert len(cfg.warnings) == 1 and "unknown key 'moderater'" in cfg.warnings[0]
 
 
-@pytest.mark.parametrize("text,pattern", [
-    ("poll_interval: soon\n", "poll_interval 'soon' is not valid"),
-    ("moderator: not/a name\n", "moderator 'not/a name' is not valid"),
-    ("bell: maybe\n", "true or false"),
-    ("a: [\n", "line"),
-])
+@pytest.mark.parametrize(
+    "text,pattern",
+    [
+        ("poll_interval: soon\n", "poll_interval 'soon' is not valid"),
+        ("moderator: not/a name\n", "moderator 'not/a name' is not valid"),
+        ("bell: maybe\n", "true or false"),
+        ("a: [\n", "line"),
+    ],
+)
 def test_bad_values_name_the_file_and_key(isolated: Path, text: str, pattern: str) -> None:
     path = write_config(isolated, text)
     with pytest.raises(BadInput, match=pattern):
         config.load(path, env={})
 
 
-def test_the_moderator_name_comes_from_the_config(talk: Talk, isolated: Path,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_moderator_name_comes_from_the_config(
+    talk: Talk, isolated: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("TALKROOM_MODERATOR")
     write_config(isolated, "moderator: carol\n")
     conv_id = talk.open()
@@ -66,8 +70,9 @@ def test_the_moderator_name_comes_from_the_config(talk: Talk, isolated: Path,
     assert "## Moderator -- carol @" in result.out
 
 
-def test_a_bad_config_is_a_one_line_error_with_exit_2(talk: Talk, isolated: Path,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_bad_config_is_a_one_line_error_with_exit_2(
+    talk: Talk, isolated: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("TALKROOM_MODERATOR")
     write_config(isolated, "moderator: [unclosed\n")
     conv_id = talk.open()
@@ -83,15 +88,23 @@ def test_config_dir_matches_platformdirs(monkeypatch: pytest.MonkeyPatch) -> Non
         assert config_dir() == Path(user_config_dir("talkroom", appauthor=False))
 
 
-@pytest.mark.parametrize("text,pattern", [
-    ("profiles:\n  claude:\n    submit_key: '-t x'\n", "submit_key"),
-    ("profiles:\n  claude:\n    submit_dely: 1\n", "unknown profile key 'submit_dely'"),
-    ("profiles:\n  aider: {}\n", "unknown profile 'aider'"),
-])
-@pytest.mark.parametrize("command", [["--watch-only"], [], ["config", "--show"],
-                                     ["config", "--edit"]])
+@pytest.mark.parametrize(
+    "text,pattern",
+    [
+        ("profiles:\n  claude:\n    submit_key: '-t x'\n", "submit_key"),
+        ("profiles:\n  claude:\n    submit_dely: 1\n", "unknown profile key 'submit_dely'"),
+        ("profiles:\n  aider: {}\n", "unknown profile 'aider'"),
+    ],
+)
+@pytest.mark.parametrize(
+    "command", [["--watch-only"], [], ["config", "--show"], ["config", "--edit"]]
+)
 def test_a_bad_profile_override_is_one_line_before_anything_starts(
-    isolated: Path, tmp_path: Path, text: str, pattern: str, command: list[str],
+    isolated: Path,
+    tmp_path: Path,
+    text: str,
+    pattern: str,
+    command: list[str],
 ) -> None:
     write_config(isolated, text)
     result = run_talkroom("--root", str(tmp_path / "talks"), *command, env={"EDITOR": "true"})
@@ -100,8 +113,9 @@ def test_a_bad_profile_override_is_one_line_before_anything_starts(
     assert "config --edit" in err
 
 
-def test_an_unknown_theme_stops_the_console_but_not_the_watcher(isolated: Path,
-                                                                tmp_path: Path) -> None:
+def test_an_unknown_theme_stops_the_console_but_not_the_watcher(
+    isolated: Path, tmp_path: Path
+) -> None:
     write_config(isolated, "theme: solarised\n")
     result = run_talkroom("--root", str(tmp_path / "talks"))
     err = result.stderr.decode()
@@ -109,8 +123,13 @@ def test_an_unknown_theme_stops_the_console_but_not_the_watcher(isolated: Path,
     assert "theme 'solarised' is not one of" in err and "solarized-dark" in err
     doctor = json.loads(run_talkroom("--root", str(tmp_path), "doctor", "--json").stdout)
     assert "solarised" in doctor[0]["detail"] and not doctor[0]["ok"]
-    headless = run_talkroom("--root", str(tmp_path / "talks"), "--watch-only", "--json",
-                            env={"TALKROOM_HOST": "bad/host"})  # stops at the host, not theme
+    headless = run_talkroom(
+        "--root",
+        str(tmp_path / "talks"),
+        "--watch-only",
+        "--json",
+        env={"TALKROOM_HOST": "bad/host"},
+    )  # stops at the host, not theme
     assert "theme" not in headless.stderr.decode() and headless.returncode == 2
 
 
@@ -121,7 +140,8 @@ def show(*args: str, env: dict[str, str] | None = None) -> dict:
 
 
 def test_precedence_flag_then_environment_then_file_then_default(
-    isolated: Path, tmp_path: Path,
+    isolated: Path,
+    tmp_path: Path,
 ) -> None:
     write_config(isolated, f"poll_interval: 4\nroot: {tmp_path / 'from-file'}\nbell: false\n")
     only_file = show()
@@ -139,7 +159,9 @@ def test_precedence_flag_then_environment_then_file_then_default(
     assert flags["values"]["poll_interval"] == 2.0
     assert flags["sources"]["poll_interval"] == "--interval"
     assert (flags["values"]["root"], flags["sources"]["root"]) == (
-        str(tmp_path / "from-flag"), "--root")
+        str(tmp_path / "from-flag"),
+        "--root",
+    )
     assert flags["values"]["bell"] is False
 
 
@@ -158,15 +180,20 @@ def test_config_edit_creates_a_documented_file(isolated: Path) -> None:
     assert out.returncode == 2 and out.stderr.count(b"\n") == 1
 
 
-def test_the_human_view_names_every_source(isolated: Path,
-                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_human_view_names_every_source(isolated: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("TALKROOM_MODERATOR")
     write_config(isolated, "moderator: zoe\n")
     out = run_talkroom("config", env={"TALKROOM_BELL": "no"}).stdout.decode()
     assert "moderator: zoe  [file " in out and "bell: false  [$TALKROOM_BELL]" in out
     assert "rescan_interval: 30.0  [default]" in out
-    out = run_talkroom("config", env={"TALKROOM_BELL": "no", "TALKROOM_MODERATOR": "",
-                                      "TALKROOM_CONFIG": str(isolated / "none.yaml")})
+    out = run_talkroom(
+        "config",
+        env={
+            "TALKROOM_BELL": "no",
+            "TALKROOM_MODERATOR": "",
+            "TALKROOM_CONFIG": str(isolated / "none.yaml"),
+        },
+    )
     assert "moderator: (unset)" not in out.stdout.decode()
     assert "  [default: your login name]" in out.stdout.decode()
 
@@ -183,8 +210,9 @@ def test_a_lenient_load_keeps_the_good_values_and_lists_the_bad(isolated: Path) 
 
 
 @pytest.mark.parametrize("text", ["poll_interval: fast\n", "a: [\n", "- a list\n"])
-def test_doctor_reports_a_bad_config_and_checks_the_rest(isolated: Path, tmp_path: Path,
-                                                        text: str) -> None:
+def test_doctor_reports_a_bad_config_and_checks_the_rest(
+    isolated: Path, tmp_path: Path, text: str
+) -> None:
     write_config(isolated, text)
     out = run_talkroom("--root", str(tmp_path), "doctor", "--json")
     checks = {c["check"]: c for c in json.loads(out.stdout)}

@@ -23,14 +23,14 @@ def imported(folder: str) -> set[str]:
                 found |= {alias.name.split(".")[0] for alias in node.names}
             elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
                 found.add(node.module.split(".")[0])
-    return {m for m in found - LOCAL
-            if m not in sys.stdlib_module_names and not m.startswith("_")}
+    return {m for m in found - LOCAL if m not in sys.stdlib_module_names and not m.startswith("_")}
 
 
 def declared(requirements: list[str]) -> set[str]:
     """The distributions named by requirement strings, normalised."""
-    return {re.split(r"[<>=!~;\[ ]", r, maxsplit=1)[0].lower().replace("_", "-")
-            for r in requirements}
+    return {
+        re.split(r"[<>=!~;\[ ]", r, maxsplit=1)[0].lower().replace("_", "-") for r in requirements
+    }
 
 
 def test_every_imported_library_is_declared() -> None:
@@ -44,6 +44,5 @@ def test_every_imported_library_is_declared() -> None:
 
     missing = {m: dists(m) for m in imported("talkroom") if not dists(m) & runtime}
     assert missing == {}, "imported by talkroom/ but not in [project] dependencies"
-    missing = {m: dists(m) for m in imported("tests") | imported("bench")
-               if not dists(m) & extra}
+    missing = {m: dists(m) for m in imported("tests") | imported("bench") if not dists(m) & extra}
     assert missing == {}, "imported by tests/ or bench/ but not in the test extra"

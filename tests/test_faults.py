@@ -15,8 +15,21 @@ from tests.faults import can_mount, kill_writers_at_random, remount, tmpfs
 
 
 def test_kill_9_at_random_points_never_breaks_a_file(talk: Talk) -> None:
-    result = talk("open", "--topic", "crash", "--as", "moderator", "--with", "killed,other",
-                  "--next", "killed", "--max-turns", "100000", "--body", "go")
+    result = talk(
+        "open",
+        "--topic",
+        "crash",
+        "--as",
+        "moderator",
+        "--with",
+        "killed,other",
+        "--next",
+        "killed",
+        "--max-turns",
+        "100000",
+        "--body",
+        "go",
+    )
     # The stale time stays at its default (60 s): a dead writer's lock names its machine
     # and pid, so the next writer breaks it at once, with or without a watcher.
     outcomes = kill_writers_at_random(talk.root, result.first, rounds=200, host="test-host")
@@ -41,11 +54,13 @@ def small_root(tmp_path: Path) -> Root:
         yield Root(mount / "talks", "tmpfs")
 
 
-def test_a_full_disk_gives_a_one_line_error_and_keeps_the_file(small_root: Root,
-                                                               isolated: Path) -> None:
+def test_a_full_disk_gives_a_one_line_error_and_keeps_the_file(
+    small_root: Root, isolated: Path
+) -> None:
     root = str(small_root.path)
-    opened = run_talkroom("--root", root, "open", "--topic", "full", "--as", "a", "--with", "b",
-                          "--body", "hello")
+    opened = run_talkroom(
+        "--root", root, "open", "--topic", "full", "--as", "a", "--with", "b", "--body", "hello"
+    )
     conv_id = opened.stdout.decode().split()[0]
     path = small_root.conversation(conv_id)
     before = path.read_bytes()
@@ -59,8 +74,9 @@ def test_a_full_disk_gives_a_one_line_error_and_keeps_the_file(small_root: Root,
     finally:
         os.close(fd)
     body = "a reply that does not fit " * 40
-    result = run_talkroom("--root", root, "reply", conv_id, "--as", "b", "--next", "a",
-                          input=body.encode())
+    result = run_talkroom(
+        "--root", root, "reply", conv_id, "--as", "b", "--next", "a", input=body.encode()
+    )
     err = result.stderr.decode()
     assert result.returncode == 3, err
     assert err.count("\n") == 1 and "the disk is full" in err and "saved to" in err
@@ -69,8 +85,9 @@ def test_a_full_disk_gives_a_one_line_error_and_keeps_the_file(small_root: Root,
     saved = Path(err.rsplit("saved to ", 1)[1].strip())
     assert saved.read_text() == body
     filler.unlink()
-    again = run_talkroom("--root", root, "reply", conv_id, "--as", "b", "--next", "a",
-                         "--body-file", str(saved))
+    again = run_talkroom(
+        "--root", root, "reply", conv_id, "--as", "b", "--next", "a", "--body-file", str(saved)
+    )
     assert again.returncode == 0, again.stderr
 
 
@@ -82,8 +99,9 @@ def test_a_read_only_root_gives_a_one_line_error_and_keeps_the_file(small_root: 
     before = path.read_bytes()
     remount(small_root.path.parent, "ro")
     try:
-        result = run_talkroom("--root", root, "reply", conv_id, "--as", "b", "--next", "a",
-                              "--body", "x")
+        result = run_talkroom(
+            "--root", root, "reply", conv_id, "--as", "b", "--next", "a", "--body", "x"
+        )
         err = result.stderr.decode()
         assert result.returncode == 3 and err.count("\n") == 1 and "read-only" in err, err
         assert path.read_bytes() == before

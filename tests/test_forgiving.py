@@ -16,15 +16,15 @@ from tests.conftest import run_talkroom
 
 def opened(root: Root, max_turns: int = 20) -> str:
     """A conversation between a and b, b to speak."""
-    plan = ops.plan_open(root, topic="Which queue?", opener="a", with_=["b"], body="hi",
-                         max_turns=max_turns)
+    plan = ops.plan_open(
+        root, topic="Which queue?", opener="a", with_=["b"], body="hi", max_turns=max_turns
+    )
     return ops.open_conversation(root, plan, "h").conv.id
 
 
 def act(root: Root, conv_id: str, action: str, **kwargs: object) -> ops.Outcome:
     """One moderator action, written."""
-    plan = moderate.plan_moderate(root, conv_id, action, moderator="mod",
-                                  **kwargs)  # type: ignore[arg-type]
+    plan = moderate.plan_moderate(root, conv_id, action, moderator="mod", **kwargs)  # type: ignore[arg-type]
     return ops.run(plan, "h")
 
 
@@ -56,15 +56,18 @@ def test_reopen_restores_who_was_next_and_replays_as_a_block(root: Root) -> None
     conv = act(root, conv_id, "reopen").conv
     assert conv.status == "IN-PROGRESS" and conv.resolution is None and conv.next == ["b"]
     block = conv.blocks[-1]
-    assert (block.action, block.changes) == ("reopen", [("status", "CLOSED", "IN-PROGRESS"),
-                                                       ("next", "none", "b")])
+    assert (block.action, block.changes) == (
+        "reopen",
+        [("status", "CLOSED", "IN-PROGRESS"), ("next", "none", "b")],
+    )
     assert block.next == ["b"]  # a new assignment: the watcher wakes b again
     assert store.load(root.conversation(conv_id)).blocks[-2].action == "close"  # history kept
     # Reopening with a new next; a closed-by-reply conversation goes back to the moderator.
     act(root, conv_id, "close", body="done")
     assert act(root, conv_id, "reopen", next_=["a"]).conv.next == ["a"]
-    ops.run(ops.plan_reply(root, conv_id, author="a", next_=None, body="agreed",
-                           close="we agree"), "h")
+    ops.run(
+        ops.plan_reply(root, conv_id, author="a", next_=None, body="agreed", close="we agree"), "h"
+    )
     assert act(root, conv_id, "reopen").conv.next == [MODERATOR]
 
 

@@ -21,9 +21,17 @@ def test_fuzz_the_readers_of_untrusted_bytes(tmp_path: Path) -> None:
     for seed in (FUZZ / "corpus").iterdir():
         (corpus / seed.name).write_bytes(seed.read_bytes())
     result = subprocess.run(
-        [sys.executable, str(FUZZ / "fuzz_protocol.py"), f"-max_total_time={SECONDS}",
-         "-rss_limit_mb=2048", f"-artifact_prefix={tmp_path}/", str(corpus)],
-        capture_output=True, text=True, timeout=SECONDS + 120,
+        [
+            sys.executable,
+            str(FUZZ / "fuzz_protocol.py"),
+            f"-max_total_time={SECONDS}",
+            "-rss_limit_mb=2048",
+            f"-artifact_prefix={tmp_path}/",
+            str(corpus),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=SECONDS + 120,
     )
     tail = "\n".join(result.stderr.splitlines()[-30:])
     findings = list(tmp_path.glob("crash-*")) + list(tmp_path.glob("timeout-*"))

@@ -20,22 +20,31 @@ def _body(header: dict[str, str]) -> str:
 
 def test_base_loader_keeps_every_value_a_string() -> None:
     text = "next: no\nmax turns: 012\nstatus: ~\nrevision: 1e3\ntopic: yes\nempty:\n"
-    expected = {"next": "no", "max turns": "012", "status": "~", "revision": "1e3",
-                "topic": "yes", "empty": ""}
+    expected = {
+        "next": "no",
+        "max turns": "012",
+        "status": "~",
+        "revision": "1e3",
+        "topic": "yes",
+        "empty": "",
+    }
     assert parse_yaml(text) == expected
     assert parse_header(text) == expected
 
 
-@pytest.mark.parametrize("text,reason", [
-    ("a: &x 1\nb: *x\n", "anchors are not allowed"),
-    ("a: 1\nb: *x\n", "aliases are not allowed"),
-    ("topic: a\ntopic: b\n", "duplicate key 'topic'"),
-    ("topic: {a: b}\n", "nested structure"),
-    ("? [a]\n: b\n", "keys must be plain words"),
-    ("topic: [" * 5000 + "\n", "nested too deeply"),
-    ("topic: 'unterminated\n", "header"),
-    ("- a\n- b\n", "expected 'key: value' lines"),
-])
+@pytest.mark.parametrize(
+    "text,reason",
+    [
+        ("a: &x 1\nb: *x\n", "anchors are not allowed"),
+        ("a: 1\nb: *x\n", "aliases are not allowed"),
+        ("topic: a\ntopic: b\n", "duplicate key 'topic'"),
+        ("topic: {a: b}\n", "nested structure"),
+        ("? [a]\n: b\n", "keys must be plain words"),
+        ("topic: [" * 5000 + "\n", "nested too deeply"),
+        ("topic: 'unterminated\n", "header"),
+        ("- a\n- b\n", "expected 'key: value' lines"),
+    ],
+)
 def test_hostile_yaml_is_refused_with_a_reason(text: str, reason: str) -> None:
     with pytest.raises(Unreadable, match=reason) as info:
         parse_header(text)

@@ -29,15 +29,27 @@ T0 = clock.parse_iso("2026-11-21T12:00:00Z")
 HOST = "here"
 
 
-def conversation(root: Root, *, waiting_limit: str | None = None,
-                 next_: str = "codex") -> Conversation:
-    plan = ops.plan_open(root, topic="stuck?", opener="moderator", with_=["codex", "claude"],
-                         next_=[next_] if next_ != "moderator" else None, moderator="mod",
-                         waiting_limit=waiting_limit, now=T0)
+def conversation(
+    root: Root, *, waiting_limit: str | None = None, next_: str = "codex"
+) -> Conversation:
+    plan = ops.plan_open(
+        root,
+        topic="stuck?",
+        opener="moderator",
+        with_=["codex", "claude"],
+        next_=[next_] if next_ != "moderator" else None,
+        moderator="mod",
+        waiting_limit=waiting_limit,
+        now=T0,
+    )
     conv = ops.open_conversation(root, plan, HOST).conv
     if next_ == "moderator":
-        ops.run(moderate.plan_moderate(root, conv.id, "next", moderator="mod", next_=["moderator"],
-                                  now=T0), HOST)
+        ops.run(
+            moderate.plan_moderate(
+                root, conv.id, "next", moderator="mod", next_=["moderator"], now=T0
+            ),
+            HOST,
+        )
         conv = store.load(root.conversation(conv.id))
     return conv
 
@@ -55,14 +67,22 @@ def beat(host: str, age: float, stopped: bool = False, now: float = 0.0) -> Hear
     return hb
 
 
-def facts(sessions: list[tuple[Session, bool | None]] | None = None,
-          beats: list[Heartbeat] | None = None,
-          receipts: dict[tuple[str, str], list[Receipt]] | None = None,
-          broken: list[BrokenLock] | None = None) -> Facts:
+def facts(
+    sessions: list[tuple[Session, bool | None]] | None = None,
+    beats: list[Heartbeat] | None = None,
+    receipts: dict[tuple[str, str], list[Receipt]] | None = None,
+    broken: list[BrokenLock] | None = None,
+) -> Facts:
     """This host's codex alive and this host's watcher beating (at any `now`: see below)."""
-    return Facts(HOST, sessions if sessions is not None else [(session("codex"), True)],
-                 beats if beats is not None else [Fresh(HOST)], receipts or {}, broken or [],
-                 waiting_threshold=600, deferred_threshold=120)
+    return Facts(
+        HOST,
+        sessions if sessions is not None else [(session("codex"), True)],
+        beats if beats is not None else [Fresh(HOST)],
+        receipts or {},
+        broken or [],
+        waiting_threshold=600,
+        deferred_threshold=120,
+    )
 
 
 class Fresh(Heartbeat):
@@ -128,8 +148,9 @@ def test_a_delivery_deferred_too_long(root: Root) -> None:
     def receipt(at: float, outcome: str) -> Receipt:
         return Receipt(HOST, clock.iso(at), conv.id, aid, 1, "codex", "%1", outcome, None)
 
-    deferred = {(conv.id, aid): [receipt(T0 + 1, "deferred:busy"),
-                                 receipt(T0 + 100, "deferred:copy mode")]}
+    deferred = {
+        (conv.id, aid): [receipt(T0 + 1, "deferred:busy"), receipt(T0 + 100, "deferred:copy mode")]
+    }
     found = problems(conv, facts(receipts=deferred), T0 + 200)
     assert [p.kind for p in found] == ["deferred"]
     assert "deferred for 3m: copy mode (on here)" in found[0].text
@@ -139,8 +160,13 @@ def test_a_delivery_deferred_too_long(root: Root) -> None:
 
 
 def broken_lock(conv_id: str, at: float, holder: str | None = "box") -> BrokenLock:
-    return BrokenLock(f".{conv_id}.md.lock.broken.far-host.4242.a1b2c3", conv_id, "far-host",
-                      Holder(holder, 77, "2026-11-21T11:58:00Z") if holder else None, at)
+    return BrokenLock(
+        f".{conv_id}.md.lock.broken.far-host.4242.a1b2c3",
+        conv_id,
+        "far-host",
+        Holder(holder, 77, "2026-11-21T11:58:00Z") if holder else None,
+        at,
+    )
 
 
 def test_a_lock_broken_as_stale_is_shown_with_its_host_for_an_hour(root: Root) -> None:
@@ -149,17 +175,20 @@ def test_a_lock_broken_as_stale_is_shown_with_its_host_for_an_hour(root: Root) -
     found = problems(conv, facts(broken=broken), T0 + 600)
     assert [p.kind for p in found] == ["stale-lock"]
     # "stopped": a writer whose lock is broken may have crashed or only be paused.
-    assert found[0].text == ("a write by pid 77 on box since 2026-11-21T11:58:00Z stopped "
-                             "holding the lock; host far-host broke it 10m ago: check that its "
-                             "turn landed")
+    assert found[0].text == (
+        "a write by pid 77 on box since 2026-11-21T11:58:00Z stopped "
+        "holding the lock; host far-host broke it 10m ago: check that its "
+        "turn landed"
+    )
     later = problems(conv, facts(broken=broken), T0 + 1200)
     assert later[0].key == found[0].key and later[0].text != found[0].text  # the same, older
     assert kinds(conv, facts(broken=broken[1:]), T0 + 600) == []
     assert kinds(conv, facts(broken=broken), T0 + 3601) == []  # old news by now
     unwritten = problems(conv, facts(broken=[broken_lock(conv.id, T0, None)]), T0 + 5)
     assert "a write (its holder unknown) stopped" in unwritten[0].text
-    ops.run(moderate.plan_moderate(root, conv.id, "close", moderator="mod", body="done",
-                              now=T0), HOST)
+    ops.run(
+        moderate.plan_moderate(root, conv.id, "close", moderator="mod", body="done", now=T0), HOST
+    )
     closed = store.load(root.conversation(conv.id))
     assert kinds(closed, facts(broken=broken), T0 + 600) == []
 
@@ -178,9 +207,21 @@ def test_the_broken_lock_record_is_read_from_the_aside_file(root: Root) -> None:
 def test_text_from_another_host_is_inert_in_a_problem(root: Root) -> None:
     conv = conversation(root)
     aid = conv.blocks[0].block_id or ""
-    hostile = {(conv.id, aid): [Receipt("far\x1b[2J", clock.iso(T0 + 1), conv.id, aid, 1,
-                                        "codex", "%1",
-                                        "deferred:busy\x1b]0;PWNED\x07 \u202eevil", None)]}
+    hostile = {
+        (conv.id, aid): [
+            Receipt(
+                "far\x1b[2J",
+                clock.iso(T0 + 1),
+                conv.id,
+                aid,
+                1,
+                "codex",
+                "%1",
+                "deferred:busy\x1b]0;PWNED\x07 \u202eevil",
+                None,
+            )
+        ]
+    }
     text = problems(conv, facts(receipts=hostile), T0 + 200)[0].text
     assert "\x1b" not in text and "\u202e" not in text and "PWNED" in text
 
@@ -230,7 +271,9 @@ async def test_the_console_shows_problems_and_fixes_one_with_a_key(stuck: Root) 
 
 @pytest.mark.asyncio
 async def test_a_new_problem_rings_toasts_and_notifies_the_desktop_once(
-    stuck: Root, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    stuck: Root,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("TALKROOM_FAKE_NOW", clock.iso(T0 + 60))  # nothing wrong yet
     app = TalkroomApp(stuck, HOST, config.load(env={}), watch=False)
@@ -256,7 +299,8 @@ async def test_a_new_problem_rings_toasts_and_notifies_the_desktop_once(
 
 @pytest.mark.asyncio
 async def test_notifications_are_throttled_per_conversation_and_a_burst_is_summed(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     notified = fake_notify_send(tmp_path, monkeypatch, '"$3"')  # the text only
     app: App[None] = App()
@@ -268,12 +312,15 @@ async def test_notifications_are_throttled_per_conversation_and_a_burst_is_summe
         # one host goes quiet under six conversations at once
         assert [notifier(f"c{i}", "problem", f"no heartbeat {i}") for i in range(6)] == [True] * 6
         # The rest of a burst is summed up by a timer of BURST_SECONDS: only time shows it.
-        await wait_until(pilot, lambda: len(app._notifications) >= 4,
-                         timeout=BURST_SECONDS + 5)
+        await wait_until(pilot, lambda: len(app._notifications) >= 4, timeout=BURST_SECONDS + 5)
         await app.workers.wait_for_complete()  # notify-send runs in a worker
         toasts = [str(n.message) for n in app._notifications]
-        assert toasts == ["no heartbeat 0", "no heartbeat 1", "no heartbeat 2",
-                          "and 3 more: P lists every problem"]
+        assert toasts == [
+            "no heartbeat 0",
+            "no heartbeat 1",
+            "no heartbeat 2",
+            "and 3 more: P lists every problem",
+        ]
         assert rings == [1] and notified.read_text() == "no heartbeat 0\n"
         now[0] += 10  # a new burst, but c0 was said 10 s ago
         assert not notifier("c0", "needs you", "again")

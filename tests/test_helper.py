@@ -30,8 +30,19 @@ def one_line_error(result: Result, code: int, pattern: str) -> None:
 
 
 def test_open_prints_the_id_alone_on_its_first_line(talk: Talk) -> None:
-    result = talk("open", "--topic", "Which test runner?", "--as", "Alpha", "--with",
-                  "beta,gamma", "--max-turns", "6", "--body", "pytest?")
+    result = talk(
+        "open",
+        "--topic",
+        "Which test runner?",
+        "--as",
+        "Alpha",
+        "--with",
+        "beta,gamma",
+        "--max-turns",
+        "6",
+        "--body",
+        "pytest?",
+    )
     assert result.code == 0
     conv_id = result.first
     assert re.fullmatch(r"\d{8}-\d{6}-which-test-runner", conv_id)
@@ -41,17 +52,31 @@ def test_open_prints_the_id_alone_on_its_first_line(talk: Talk) -> None:
     assert c.blocks[0].kind == "Opening" and c.blocks[0].body == "pytest?"
 
 
-def test_the_same_topic_in_the_same_second_gets_a_suffix(talk: Talk,
-                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_same_topic_in_the_same_second_gets_a_suffix(
+    talk: Talk, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("TALKROOM_FAKE_NOW", "2026-11-21T13:45:02Z")
     ids = [talk.open() for _ in range(3)]
-    assert ids == ["20261121-134502-a-topic", "20261121-134502-a-topic-2",
-                   "20261121-134502-a-topic-3"]
+    assert ids == [
+        "20261121-134502-a-topic",
+        "20261121-134502-a-topic-2",
+        "20261121-134502-a-topic-3",
+    ]
 
 
 def test_a_moderator_opens_without_being_a_participant(talk: Talk) -> None:
-    result = talk("open", "--topic", "t", "--as", "moderator", "--with", "a,b", "--next", "all",
-                  stdin="Please agree on a linter.")
+    result = talk(
+        "open",
+        "--topic",
+        "t",
+        "--as",
+        "moderator",
+        "--with",
+        "a,b",
+        "--next",
+        "all",
+        stdin="Please agree on a linter.",
+    )
     c = conv(talk, result.first)
     assert c.participants == ["a", "b"] and c.next == ["a", "b"]
     assert c.opened_by == "moderator" and c.blocks[0].author == "mod"
@@ -64,16 +89,22 @@ def test_reply_from_stdin_passes_the_turn(talk: Talk) -> None:
     assert result.code == 0 and "turn 2/20" in result.out
     c = conv(talk, conv_id)
     assert c.next == ["alpha"] and c.blocks[-1].body == "line 1\nline 2"
-    assert talk("append-turn", conv_id, "--as", "alpha", "--next", "beta",
-                "--body", "via the alias").code == 0
+    assert (
+        talk(
+            "append-turn", conv_id, "--as", "alpha", "--next", "beta", "--body", "via the alias"
+        ).code
+        == 0
+    )
 
 
 def test_reply_with_body_file(talk: Talk, tmp_path: Path) -> None:
     conv_id = talk.open()
     body = tmp_path / "reply.md"
     body.write_text("# From a file\n\n- a\n- b\n")
-    assert talk("reply", conv_id, "--as", "beta", "--next", "alpha",
-                "--body-file", str(body)).code == 0
+    assert (
+        talk("reply", conv_id, "--as", "beta", "--next", "alpha", "--body-file", str(body)).code
+        == 0
+    )
     assert conv(talk, conv_id).blocks[-1].body == "# From a file\n\n- a\n- b"
 
 
@@ -152,42 +183,80 @@ def test_every_write_raises_the_revision_and_keeps_turns_in_step(talk: Talk) -> 
 
 REFUSALS = [
     # (set-up commands, the refused command, exit code, message pattern)
-    ([], ["reply", "{id}", "--as", "alpha", "--next", "beta", "--body", "x"], 1,
-     "not your turn .* next is beta"),
-    ([], ["reply", "{id}", "--as", "beta", "--next", "zed", "--body", "x"], 1,
-     "'zed' is not a participant"),
-    ([], ["reply", "{id}", "--as", "beta", "--next", "Bad_Name", "--body", "x"], 2,
-     "invalid name in --next"),
+    (
+        [],
+        ["reply", "{id}", "--as", "alpha", "--next", "beta", "--body", "x"],
+        1,
+        "not your turn .* next is beta",
+    ),
+    (
+        [],
+        ["reply", "{id}", "--as", "beta", "--next", "zed", "--body", "x"],
+        1,
+        "'zed' is not a participant",
+    ),
+    (
+        [],
+        ["reply", "{id}", "--as", "beta", "--next", "Bad_Name", "--body", "x"],
+        2,
+        "invalid name in --next",
+    ),
     ([], ["reply", "{id}", "--as", "beta", "--next", "alpha", "--body", "  "], 2, "no body"),
     ([], ["reply", "{id}", "--as", "beta", "--body", "x"], 2, "--next"),
-    ([["pause", "{id}"]], ["reply", "{id}", "--as", "beta", "--next", "alpha", "--body", "x"], 1,
-     "is paused"),
-    ([["close", "{id}", "--resolution", "done"]],
-     ["reply", "{id}", "--as", "beta", "--next", "alpha", "--body", "x"], 1, "is closed: done"),
-    ([["next", "{id}", "moderator"], ["extend", "{id}", "--by", "1"]], ["next", "{id}", "zed"], 1,
-     "'zed' is not a participant"),
+    (
+        [["pause", "{id}"]],
+        ["reply", "{id}", "--as", "beta", "--next", "alpha", "--body", "x"],
+        1,
+        "is paused",
+    ),
+    (
+        [["close", "{id}", "--resolution", "done"]],
+        ["reply", "{id}", "--as", "beta", "--next", "alpha", "--body", "x"],
+        1,
+        "is closed: done",
+    ),
+    (
+        [["next", "{id}", "moderator"], ["extend", "{id}", "--by", "1"]],
+        ["next", "{id}", "zed"],
+        1,
+        "'zed' is not a participant",
+    ),
     ([], ["inject", "{id}"], 2, "no body"),
     ([], ["resume", "{id}"], 1, "not PAUSED"),
     ([["pause", "{id}"]], ["pause", "{id}"], 1, "not IN-PROGRESS"),
-    ([["close", "{id}", "--resolution", "x"]], ["close", "{id}", "--resolution", "y"], 1,
-     "is closed"),
+    (
+        [["close", "{id}", "--resolution", "x"]],
+        ["close", "{id}", "--resolution", "y"],
+        1,
+        "is closed",
+    ),
     ([], ["close", "{id}", "--resolution", " "], 2, "resolution is empty"),
     ([], ["extend", "{id}", "--by", "0"], 2, "--by must be"),
     ([["pause", "{id}"]], ["nudge", "{id}"], 1, "only a live conversation"),
     ([["next", "{id}", "moderator"]], ["nudge", "{id}"], 1, "no agent to nudge"),
     ([], ["next", "{id}", "none"], 2, "cannot be 'none'"),
-    ([], ["reply", "../../etc/passwd", "--as", "beta", "--next", "alpha", "--body", "x"], 2,
-     "invalid conversation id"),
-    ([], ["reply", "no-such-talk", "--as", "beta", "--next", "alpha", "--body", "x"], 3,
-     "no conversation 'no-such-talk'"),
+    (
+        [],
+        ["reply", "../../etc/passwd", "--as", "beta", "--next", "alpha", "--body", "x"],
+        2,
+        "invalid conversation id",
+    ),
+    (
+        [],
+        ["reply", "no-such-talk", "--as", "beta", "--next", "alpha", "--body", "x"],
+        3,
+        "no conversation 'no-such-talk'",
+    ),
     ([], ["reply", "{id}", "--as", "moderator", "--next", "alpha", "--body", "x"], 2, "reserved"),
 ]
 
 
-@pytest.mark.parametrize("setup,command,code,pattern", REFUSALS,
-                         ids=[" ".join([*r[1][:1], r[3][:24]]) for r in REFUSALS])
-def test_refusals_change_nothing(talk: Talk, setup: list[list[str]], command: list[str],
-                                 code: int, pattern: str) -> None:
+@pytest.mark.parametrize(
+    "setup,command,code,pattern", REFUSALS, ids=[" ".join([*r[1][:1], r[3][:24]]) for r in REFUSALS]
+)
+def test_refusals_change_nothing(
+    talk: Talk, setup: list[list[str]], command: list[str], code: int, pattern: str
+) -> None:
     conv_id = talk.open("--max-turns", "3")
     for step in setup:
         assert talk(*[a.replace("{id}", conv_id) for a in step]).code == 0
@@ -212,23 +281,29 @@ def test_over_budget_is_refused(talk: Talk) -> None:
     assert conv(talk, conv_id).next == ["moderator"]
 
 
-@pytest.mark.parametrize("args,pattern", [
-    (["--topic", " ", "--as", "a", "--with", "b"], "topic is empty"),
-    (["--topic", "t", "--as", "a", "--with", "a"], "at least 2 participants"),
-    (["--topic", "t", "--as", "moderator", "--with", "b"], "at least 2 participants"),
-    (["--topic", "t", "--as", "a", "--with", "b", "--max-turns", "1"], "--max-turns"),
-    (["--topic", "t", "--as", "a", "--with", "b/../../x"], "invalid --with name"),
-    (["--topic", "two\nlines", "--as", "a", "--with", "b"], "one line"),
-    (["--topic", "t", "--as", "all", "--with", "b"], "--as cannot be 'all'"),
-])
+@pytest.mark.parametrize(
+    "args,pattern",
+    [
+        (["--topic", " ", "--as", "a", "--with", "b"], "topic is empty"),
+        (["--topic", "t", "--as", "a", "--with", "a"], "at least 2 participants"),
+        (["--topic", "t", "--as", "moderator", "--with", "b"], "at least 2 participants"),
+        (["--topic", "t", "--as", "a", "--with", "b", "--max-turns", "1"], "--max-turns"),
+        (["--topic", "t", "--as", "a", "--with", "b/../../x"], "invalid --with name"),
+        (["--topic", "two\nlines", "--as", "a", "--with", "b"], "one line"),
+        (["--topic", "t", "--as", "all", "--with", "b"], "--as cannot be 'all'"),
+    ],
+)
 def test_bad_open_is_refused_and_writes_nothing(talk: Talk, args: list[str], pattern: str) -> None:
     one_line_error(talk("open", *args, "--body", "x"), 2, pattern)
     assert not talk.root.conversations.exists() or not list(talk.root.conversations.iterdir())
 
 
 def test_open_with_a_first_next_who_is_not_a_participant(talk: Talk) -> None:
-    one_line_error(talk("open", "--topic", "t", "--as", "a", "--with", "b", "--next", "c"), 1,
-                   "first --next 'c' is not a participant")
+    one_line_error(
+        talk("open", "--topic", "t", "--as", "a", "--with", "b", "--next", "c"),
+        1,
+        "first --next 'c' is not a participant",
+    )
 
 
 def test_a_refused_body_is_saved_and_the_error_says_where(talk: Talk, isolated: Path) -> None:
@@ -245,36 +320,76 @@ def test_a_refused_body_is_saved_and_the_error_says_where(talk: Talk, isolated: 
 
 
 def test_bad_usage_is_one_line_with_exit_2(talk: Talk) -> None:
-    for args in (["reply"], ["open", "--topic"], ["frobnicate"], ["show", "x", "--last", "z"],
-                 ["reply", "x", "--as", "a", "--next", "b", "--body", "x", "--body-file", "y"]):
+    for args in (
+        ["reply"],
+        ["open", "--topic"],
+        ["frobnicate"],
+        ["show", "x", "--last", "z"],
+        ["reply", "x", "--as", "a", "--next", "b", "--body", "x", "--body-file", "y"],
+    ):
         result = talk(*args)
         assert result.code == 2 and result.err.count("\n") == 1, (args, result)
 
 
 def test_body_file_errors(talk: Talk, tmp_path: Path) -> None:
     conv_id = talk.open()
-    one_line_error(talk("reply", conv_id, "--as", "beta", "--next", "alpha", "--body-file",
-                        str(tmp_path / "nope.md")), 2, "no such file")
-    one_line_error(talk("reply", conv_id, "--as", "beta", "--next", "alpha", "--body-file",
-                        str(tmp_path)), 2, "is a folder")
+    one_line_error(
+        talk(
+            "reply",
+            conv_id,
+            "--as",
+            "beta",
+            "--next",
+            "alpha",
+            "--body-file",
+            str(tmp_path / "nope.md"),
+        ),
+        2,
+        "no such file",
+    )
+    one_line_error(
+        talk("reply", conv_id, "--as", "beta", "--next", "alpha", "--body-file", str(tmp_path)),
+        2,
+        "is a folder",
+    )
 
 
 def test_nul_and_oversized_bodies(talk: Talk) -> None:
     conv_id = talk.open()
     before = talk.file(conv_id)
-    one_line_error(talk("reply", conv_id, "--as", "beta", "--next", "alpha", stdin=b"a\x00b"),
-                   2, "NUL byte.*saved to")
-    one_line_error(talk("reply", conv_id, "--as", "beta", "--next", "alpha",
-                        stdin=b"x" * (256 * 1024 + 1)), 2, "limit is 262144")
+    one_line_error(
+        talk("reply", conv_id, "--as", "beta", "--next", "alpha", stdin=b"a\x00b"),
+        2,
+        "NUL byte.*saved to",
+    )
+    one_line_error(
+        talk("reply", conv_id, "--as", "beta", "--next", "alpha", stdin=b"x" * (256 * 1024 + 1)),
+        2,
+        "limit is 262144",
+    )
     assert talk.file(conv_id) == before
 
 
 # --- show and list ------------------------------------------------------------------------
 
 
-SHOW_KEYS = {"id", "path", "topic", "status", "turns", "max_turns", "next", "participants",
-             "revision", "opened_by", "resolution", "readable", "edited_by_hand", "lost_blocks",
-             "blocks"}
+SHOW_KEYS = {
+    "id",
+    "path",
+    "topic",
+    "status",
+    "turns",
+    "max_turns",
+    "next",
+    "participants",
+    "revision",
+    "opened_by",
+    "resolution",
+    "readable",
+    "edited_by_hand",
+    "lost_blocks",
+    "blocks",
+}
 BLOCK_KEYS = {"kind", "author", "at", "turn", "action", "body", "next", "id"}
 
 
@@ -288,7 +403,11 @@ def test_show_json(talk: Talk) -> None:
     opening, note = data["blocks"]
     assert (opening["turn"], opening["action"], opening["next"]) == (1, None, ["beta"])
     assert (note["kind"], note["turn"], note["action"], note["next"]) == (
-        "Moderator", None, "inject", None)
+        "Moderator",
+        None,
+        "inject",
+        None,
+    )
 
 
 def test_show_is_sanitised_and_last_n(talk: Talk) -> None:
@@ -299,7 +418,8 @@ def test_show_is_sanitised_and_last_n(talk: Talk) -> None:
     last = talk("show", conv_id, "--last", "1").out
     assert "second" in last and "Opening --" not in last
     assert json.loads(talk("show", conv_id, "--json").out)["blocks"][0]["body"].startswith(
-        "hi \x1b]0;pwned")  # JSON carries the exact text; consumers sanitise
+        "hi \x1b]0;pwned"
+    )  # JSON carries the exact text; consumers sanitise
 
 
 def test_show_json_of_an_unreadable_file_exits_3(talk: Talk) -> None:
@@ -312,7 +432,8 @@ def test_show_json_of_an_unreadable_file_exits_3(talk: Talk) -> None:
 
 
 def test_list_newest_first_with_filters_and_unreadable_files(
-    talk: Talk, monkeypatch: pytest.MonkeyPatch,
+    talk: Talk,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("TALKROOM_FAKE_NOW", "2026-11-21T10:00:00Z")
     older = talk.open()
@@ -349,8 +470,9 @@ def test_guide_and_version(talk: Talk) -> None:
     assert info.value.code == 0 and __version__ in talk.capsys.readouterr().out
 
 
-def test_moderator_name_from_login_when_not_configured(talk: Talk,
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_moderator_name_from_login_when_not_configured(
+    talk: Talk, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("TALKROOM_MODERATOR")
     monkeypatch.setenv("LOGNAME", "Dr. Jane Doe")
     conv_id = talk.open()
@@ -363,10 +485,27 @@ def test_a_reader_that_goes_away_stops_the_output_quietly(talk: Talk) -> None:
     read, write = os.pipe()
     os.close(read)  # like `talkroom show ID | head -0`
     try:
-        done = subprocess.run([sys.executable, "-m", "talkroom", "--root", str(talk.root.path),
-                               "reply", conv_id, "--as", "beta", "--body", "kept",
-                               "--next", "alpha"], stdout=write, stderr=subprocess.PIPE,
-                              timeout=30, check=False)
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "talkroom",
+                "--root",
+                str(talk.root.path),
+                "reply",
+                conv_id,
+                "--as",
+                "beta",
+                "--body",
+                "kept",
+                "--next",
+                "alpha",
+            ],
+            stdout=write,
+            stderr=subprocess.PIPE,
+            timeout=30,
+            check=False,
+        )
     finally:
         os.close(write)
     assert (done.returncode, done.stderr) == (141, b"")
@@ -398,17 +537,31 @@ def test_an_endless_body_is_refused_without_reading_it_all(talk: Talk, source: s
     conv_id = talk.open()
     args = ["--body-file", "/dev/zero"] if source == "file" else []
     with open("/dev/zero", "rb") as zero:
-        done = subprocess.run([sys.executable, "-m", "talkroom", "--root", str(talk.root.path),
-                               "inject", conv_id, *args], stdin=zero, capture_output=True,
-                              timeout=60, check=False)
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "talkroom",
+                "--root",
+                str(talk.root.path),
+                "inject",
+                conv_id,
+                *args,
+            ],
+            stdin=zero,
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
     err = done.stderr.decode()
     # A device given as a --body-file is refused as one (no 1 MiB of NULs is kept).
     reason = "is a device" if source == "file" else "the limit is 262144"
     assert done.returncode == 2 and err.count("\n") == 1 and reason in err
 
 
-def test_a_body_that_is_not_utf8_is_refused_and_kept_byte_for_byte(talk: Talk,
-                                                                   tmp_path: Path) -> None:
+def test_a_body_that_is_not_utf8_is_refused_and_kept_byte_for_byte(
+    talk: Talk, tmp_path: Path
+) -> None:
     conv_id = talk.open()
     before = talk.file(conv_id)
     raw = b"ok \xff\xfe bad"
@@ -419,8 +572,17 @@ def test_a_body_that_is_not_utf8_is_refused_and_kept_byte_for_byte(talk: Talk,
 
 
 def test_json_output_is_ascii_so_raw_json_is_inert(talk: Talk) -> None:
-    opened = talk("open", "--topic", "café décision", "--as", "alpha", "--with", "beta",
-                  "--body", "evil \u202e bidi \u2066 and \x9b and é")
+    opened = talk(
+        "open",
+        "--topic",
+        "café décision",
+        "--as",
+        "alpha",
+        "--with",
+        "beta",
+        "--body",
+        "evil \u202e bidi \u2066 and \x9b and é",
+    )
     assert opened.code == 0, opened
     conv_id = opened.first
     assert "é" in talk("list").out  # the topic is not ASCII: `list --json` must escape it
@@ -431,15 +593,27 @@ def test_json_output_is_ascii_so_raw_json_is_inert(talk: Talk) -> None:
     assert json.loads(talk("show", conv_id, "--json").out)["blocks"][0]["body"].endswith("é")
 
 
-def test_small_refusals_are_one_line_with_the_fix(talk: Talk, tmp_path: Path,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_small_refusals_are_one_line_with_the_fix(
+    talk: Talk, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     conv_id = talk.open()
     dash = talk("inject", conv_id, "--body", "-x")
     assert dash.code == 2 and "goes as --body=VALUE" in dash.err
     assert talk("inject", conv_id, "--body=-x").code == 0
     one_line_error(talk("search", " "), 2, "query is empty")
-    far = talk("open", "--topic", "t", "--as", "a", "--with", "b", "--waiting-limit", "9999h",
-               "--body", "x")
+    far = talk(
+        "open",
+        "--topic",
+        "t",
+        "--as",
+        "a",
+        "--with",
+        "b",
+        "--waiting-limit",
+        "9999h",
+        "--body",
+        "x",
+    )
     assert far.code == 2 and "over 7 days" in far.err
     replay = run_talkroom("--root", str(talk.root.path), "replay", conv_id)
     assert replay.returncode == 2 and b"needs a terminal" in replay.stderr

@@ -44,7 +44,8 @@ def test_the_current_file_is_set_aside_in_dated_segments(root: Root, small_files
 
 
 def test_a_live_tail_sees_every_receipt_once_across_set_asides(
-    root: Root, small_files: None,
+    root: Root,
+    small_files: None,
 ) -> None:
     tail = ReceiptTail(root)
     seen: list[str] = []
@@ -60,7 +61,9 @@ def test_a_live_tail_sees_every_receipt_once_across_set_asides(
 
 
 def test_one_conversation_s_history_reads_only_its_segments(
-    root: Root, small_files: None, monkeypatch: pytest.MonkeyPatch,
+    root: Root,
+    small_files: None,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     for n in range(300):
         append_receipt(root, "h1", receipt(n, conv="c2" if 100 <= n < 110 else "c1"))
@@ -88,7 +91,9 @@ def test_what_was_typed_is_remembered_across_a_set_aside(root: Root, small_files
 
 
 def test_a_link_planted_as_a_segment_name_is_never_written_through(
-    root: Root, small_files: None, tmp_path: Path,
+    root: Root,
+    small_files: None,
+    tmp_path: Path,
 ) -> None:
     for n in range(8):
         append_receipt(root, "h1", receipt(n))

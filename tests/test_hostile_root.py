@@ -36,8 +36,9 @@ def target(tmp_path: Path) -> Path:
 
 
 def _open(root: Root) -> str:
-    result = run_talkroom("--root", str(root.path), "open", "--topic", "t", "--as", "a",
-                          "--with", "b", "--body", "hi")
+    result = run_talkroom(
+        "--root", str(root.path), "open", "--topic", "t", "--as", "a", "--with", "b", "--body", "hi"
+    )
     assert result.returncode == 0, result.stderr
     return result.stdout.decode().split()[0]
 
@@ -69,14 +70,27 @@ def test_a_linked_folder_is_refused_in_one_line(root: Root, target: Path, where:
         (root.path / "hosts").mkdir()
     (root.path / where).symlink_to(outside)
     if where == "conversations":
-        result = run_talkroom("--root", str(root.path), "open", "--topic", "t", "--as", "a",
-                              "--with", "b", "--body", "hi")
+        result = run_talkroom(
+            "--root",
+            str(root.path),
+            "open",
+            "--topic",
+            "t",
+            "--as",
+            "a",
+            "--with",
+            "b",
+            "--body",
+            "hi",
+        )
     else:
-        code = ("import sys; from pathlib import Path; from talkroom.cli import main;"
-                "from talkroom.watch import registry; from talkroom.watch.tmux import PaneRef;"
-                "from talkroom.core.paths import Root;"
-                f"registry.register(Root(Path({str(root.path)!r}), 't'), 'test-host', 'beta',"
-                "'claude', PaneRef('/tmp/s', 1, '%1', 2))")
+        code = (
+            "import sys; from pathlib import Path; from talkroom.cli import main;"
+            "from talkroom.watch import registry; from talkroom.watch.tmux import PaneRef;"
+            "from talkroom.core.paths import Root;"
+            f"registry.register(Root(Path({str(root.path)!r}), 't'), 'test-host', 'beta',"
+            "'claude', PaneRef('/tmp/s', 1, '%1', 2))"
+        )
         result = subprocess.run([sys.executable, "-c", code], capture_output=True)
     assert result.returncode != 0
     assert b"symbolic link" in result.stderr, result.stderr
@@ -91,8 +105,11 @@ def test_receipts_are_never_appended_through_a_link(root: Root, target: Path) ->
     from talkroom.core.receipts import Receipt
 
     with pytest.raises(StoreError, match="symbolic link"):
-        append_receipt(root, HOST, Receipt(HOST, "2026-12-01T00:00:00Z", "c", "a", 1, "b",
-                                           "%1", "delivered", 5))
+        append_receipt(
+            root,
+            HOST,
+            Receipt(HOST, "2026-12-01T00:00:00Z", "c", "a", 1, "b", "%1", "delivered", 5),
+        )
     assert target.read_bytes() == SECRET
 
 
@@ -102,9 +119,21 @@ def test_the_watcher_says_so_and_keeps_the_target_intact(root: Root, target: Pat
     # b is registered on this host with a pane that does not exist: a receipt is due.
     registry.register(root, HOST, "b", "claude", PaneRef("/nonexistent/sock", 1, "%1", 2))
     (root.host_dir(HOST) / "deliveries.jsonl").symlink_to(target)
-    watcher = subprocess.Popen([sys.executable, "-m", "talkroom", "--root", str(root.path),
-                                "--watch-only", "--interval", "0.2"],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    watcher = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "talkroom",
+            "--root",
+            str(root.path),
+            "--watch-only",
+            "--interval",
+            "0.2",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         time.sleep(3)
     finally:
@@ -117,7 +146,8 @@ def test_the_watcher_says_so_and_keeps_the_target_intact(root: Root, target: Pat
 
 @pytest.mark.parametrize("name", ["sessions.yaml", "cursor.yaml", "watcher.yaml"])
 def test_host_files_that_are_links_are_replaced_or_refused_never_followed(
-        root: Root, target: Path, name: str) -> None:
+    root: Root, target: Path, name: str
+) -> None:
     from talkroom.core.errors import TalkError
     from talkroom.watch.watcher import Watcher
 
@@ -132,8 +162,7 @@ def test_host_files_that_are_links_are_replaced_or_refused_never_followed(
     else:
         time.sleep(0.5)
         watcher.stop()
-    with pytest.raises(TalkError, match="symbolic link") if name == "sessions.yaml" else \
-            _nothing():
+    with pytest.raises(TalkError, match="symbolic link") if name == "sessions.yaml" else _nothing():
         registry.register(root, HOST, "beta", "claude", PaneRef("/tmp/s", 1, "%1", 2))
     assert target.read_bytes() == SECRET
 
@@ -195,8 +224,10 @@ def test_huge_files_from_another_host_cost_little(root: Root) -> None:
     with open(folder / "deliveries.jsonl", "wb") as fh:  # a sparse 3 GiB file
         fh.truncate(3 * 1024**3)
         fh.seek(3 * 1024**3 - 200)
-        fh.write(b'\n{"at": "2026-12-01T00:00:00Z", "conversation": "x", "assignment": "a",'
-                 b' "target": "b", "outcome": "delivered"}\n')
+        fh.write(
+            b'\n{"at": "2026-12-01T00:00:00Z", "conversation": "x", "assignment": "a",'
+            b' "target": "b", "outcome": "delivered"}\n'
+        )
     with open(folder / "sessions.yaml", "wb") as fh:
         fh.write(b"sessions:\n" + b"  # padding\n" * (15 * 1024 * 1024 // 12))
     started = time.monotonic()
@@ -205,8 +236,9 @@ def test_huge_files_from_another_host_cost_little(root: Root) -> None:
     with pytest.raises(Exception, match="limit"):
         registry.load_sessions(root, "far")
     started = time.monotonic()
-    exported = run_talkroom("--root", str(root.path), "export", conv_id, "--format", "html",
-                            timeout=60)
+    exported = run_talkroom(
+        "--root", str(root.path), "export", conv_id, "--format", "html", timeout=60
+    )
     assert exported.returncode == 0 and time.monotonic() - started < 10
     doctor = run_talkroom("--root", str(root.path), "doctor", timeout=60)
     assert b"host far" in doctor.stdout and b"limit" in doctor.stdout
@@ -237,7 +269,8 @@ while time.time() < end:
 
 
 def test_a_folder_swapped_for_a_link_during_the_sweep_deletes_nothing_outside(
-        root: Root, tmp_path: Path) -> None:
+    root: Root, tmp_path: Path
+) -> None:
     # Another host swaps a leftover lock folder and a link to a folder of ours, again and
     # again, while the watcher sweeps leftovers: nothing outside the root is removed.
     _open(root)
@@ -245,11 +278,24 @@ def test_a_folder_swapped_for_a_link_during_the_sweep_deletes_nothing_outside(
     victim.mkdir()
     for name in ("precious", "holder"):
         (victim / name).write_text("mine")
-    swapper = subprocess.Popen([sys.executable, "-c", SWAPPER, str(root.conversations),
-                                str(victim), "12"])
-    watcher = subprocess.Popen([sys.executable, "-m", "talkroom", "--root", str(root.path),
-                                "--watch-only", "--poll", "--interval", "0.05"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    swapper = subprocess.Popen(
+        [sys.executable, "-c", SWAPPER, str(root.conversations), str(victim), "12"]
+    )
+    watcher = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "talkroom",
+            "--root",
+            str(root.path),
+            "--watch-only",
+            "--poll",
+            "--interval",
+            "0.05",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         swapper.wait(timeout=60)
     finally:
@@ -259,7 +305,8 @@ def test_a_folder_swapped_for_a_link_during_the_sweep_deletes_nothing_outside(
 
 
 def test_a_lock_replaced_by_a_link_while_its_writer_sleeps_gets_nothing(
-        talk: Talk, tmp_path: Path) -> None:
+    talk: Talk, tmp_path: Path
+) -> None:
     from talkroom.core import moderate, ops
     from talkroom.core.lock import lock_path_for
     from tests import pausing
@@ -270,9 +317,22 @@ def test_a_lock_replaced_by_a_link_while_its_writer_sleeps_gets_nothing(
     out = tmp_path / "w.out"
     steps = 0
     for k in range(1, 200):  # the step right after the lock is taken
-        pid = pausing.fork_command(["--root", str(talk.root.path), "reply", conv_id, "--as",
-                                    "beta", "--next", "alpha", "--body", "late"], out,
-                                   stop_at=k)
+        pid = pausing.fork_command(
+            [
+                "--root",
+                str(talk.root.path),
+                "reply",
+                conv_id,
+                "--as",
+                "beta",
+                "--next",
+                "alpha",
+                "--body",
+                "late",
+            ],
+            out,
+            stop_at=k,
+        )
         if pausing.wait_stopped(pid) is not None:
             pytest.fail("the writer never held the lock")
         if lock.is_dir() and any(lock.iterdir()):
@@ -284,8 +344,9 @@ def test_a_lock_replaced_by_a_link_while_its_writer_sleeps_gets_nothing(
     # The other host moves the lock aside, writes a turn, and plants a link to a folder of
     # its own that holds the sleeping writer's nonce.
     lock.rename(lock.with_name(lock.name + ".broken.evil.1.x"))
-    ops.run(moderate.plan_moderate(talk.root, conv_id, "inject", moderator="mod", body="newer"),
-            "evil")
+    ops.run(
+        moderate.plan_moderate(talk.root, conv_id, "inject", moderator="mod", body="newer"), "evil"
+    )
     outside = tmp_path / "outside"
     (outside / nonce).mkdir(parents=True)
     lock.symlink_to(outside)
@@ -300,13 +361,17 @@ def test_a_zombie_lock_holder_is_dead(root: Root, tmp_path: Path) -> None:
     conv_id = _open(root)
     path = root.conversation(conv_id)
     holder = tmp_path / "holder.py"
-    holder.write_text("import os, sys; from pathlib import Path; from talkroom.core.lock "
-                      "import FileLock\nFileLock(Path(sys.argv[1]), 'test-host').acquire()\n"
-                      "os._exit(0)\n")
+    holder.write_text(
+        "import os, sys; from pathlib import Path; from talkroom.core.lock "
+        "import FileLock\nFileLock(Path(sys.argv[1]), 'test-host').acquire()\n"
+        "os._exit(0)\n"
+    )
     parent = tmp_path / "parent.py"  # never reaps its child: a zombie holding the lock
-    parent.write_text("import subprocess, sys, time\n"
-                      "child = subprocess.Popen([sys.executable, sys.argv[1], sys.argv[2]])\n"
-                      "time.sleep(30)\n")
+    parent.write_text(
+        "import subprocess, sys, time\n"
+        "child = subprocess.Popen([sys.executable, sys.argv[1], sys.argv[2]])\n"
+        "time.sleep(30)\n"
+    )
     proc = subprocess.Popen([sys.executable, str(parent), str(holder), str(path)])
     try:
         deadline = time.monotonic() + 10
@@ -315,8 +380,9 @@ def test_a_zombie_lock_holder_is_dead(root: Root, tmp_path: Path) -> None:
         time.sleep(0.3)
         assert lock_path_for_dir(path).exists(), "the holder never took the lock"
         started = time.monotonic()
-        result = run_talkroom("--root", str(root.path), "reply", conv_id, "--as", "b",
-                              "--next", "a", "--body", "x")
+        result = run_talkroom(
+            "--root", str(root.path), "reply", conv_id, "--as", "b", "--next", "a", "--body", "x"
+        )
         assert result.returncode == 0, result.stderr
         assert time.monotonic() - started < 3
     finally:
@@ -331,16 +397,28 @@ def lock_path_for_dir(path: Path) -> Path:
 
 
 def test_a_forged_heartbeat_naming_a_process_of_this_machine_keeps_no_watcher_off(
-        root: Root) -> None:
+    root: Root,
+) -> None:
     from talkroom.core import machine
     from talkroom.watch.heartbeat import write_heartbeat
 
     _open(root)
-    write_heartbeat(root, HOST, {"host": HOST, "pid": "1", "machine": machine.machine_id(),
-                                 "process start": machine.start_time(1),
-                                 "heartbeat": "2020-01-01T00:00:00Z"})
-    watcher = subprocess.Popen([sys.executable, "-m", "talkroom", "--root", str(root.path),
-                                "--watch-only"], stdout=subprocess.PIPE, text=True)
+    write_heartbeat(
+        root,
+        HOST,
+        {
+            "host": HOST,
+            "pid": "1",
+            "machine": machine.machine_id(),
+            "process start": machine.start_time(1),
+            "heartbeat": "2020-01-01T00:00:00Z",
+        },
+    )
+    watcher = subprocess.Popen(
+        [sys.executable, "-m", "talkroom", "--root", str(root.path), "--watch-only"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert watcher.stdout is not None and "started" in watcher.stdout.readline()
     finally:

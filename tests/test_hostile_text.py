@@ -41,8 +41,7 @@ async def _click_everything(pilot: object, app: TalkroomApp) -> None:
 
 
 @pytest.mark.asyncio
-async def test_markup_in_every_field_is_text_whatever_is_pressed_or_clicked(
-        tmp_path: Path) -> None:
+async def test_markup_in_every_field_is_text_whatever_is_pressed_or_clicked(tmp_path: Path) -> None:
     root, live = hostile.build(tmp_path / "talks")
     app = TalkroomApp(root, hostile.HOST, config.load(), watch=False, moderator="mod")
     async with app.run_test(size=(120, 40), notifications=True) as pilot:
@@ -60,8 +59,10 @@ async def test_markup_in_every_field_is_text_whatever_is_pressed_or_clicked(
                 await pilot.press("escape")
                 await pilot.pause()
         # A change that needs the moderator: a toast names the hostile topic. Click it.
-        ops.run(moderate.plan_moderate(root, live, "next", moderator="mod", next_=["moderator"]),
-                hostile.HOST)
+        ops.run(
+            moderate.plan_moderate(root, live, "next", moderator="mod", next_=["moderator"]),
+            hostile.HOST,
+        )
         app.tailer.wake()
         # The tailer sees the change in its thread, from the real file.
         await wait_until(pilot, lambda: bool(app.query(Toast)))
@@ -83,17 +84,27 @@ def _osc_payloads(output: bytes) -> list[str]:
 
 def test_a_real_terminal_receives_no_sequence_from_the_files(tmp_path: Path) -> None:
     root, live = hostile.build(tmp_path / "talks")
-    env = {**os.environ, "TERM": "xterm-256color", "COLORTERM": "truecolor",
-           "TALKROOM_HOST": hostile.HOST}
-    term = Terminal([sys.executable, "-m", "talkroom", "--root", str(root.path), "--no-watch"],
-                    env, cols=120, rows=40)
+    env = {
+        **os.environ,
+        "TERM": "xterm-256color",
+        "COLORTERM": "truecolor",
+        "TALKROOM_HOST": hostile.HOST,
+    }
+    term = Terminal(
+        [sys.executable, "-m", "talkroom", "--root", str(root.path), "--no-watch"],
+        env,
+        cols=120,
+        rows=40,
+    )
     try:
         assert term.wait_for(b"filter (f)", 30), term.output[-2000:]
         for key in (b"n", b"i", b"p", b"c", b"P", b"d", b"?", b"/", b"R", b"v"):
             term.keys(key, 0.6)
             term.keys(b"\x1b", 0.6)
-        ops.run(moderate.plan_moderate(root, live, "next", moderator="mod",
-                                  next_=["moderator"]), hostile.HOST)
+        ops.run(
+            moderate.plan_moderate(root, live, "next", moderator="mod", next_=["moderator"]),
+            hostile.HOST,
+        )
         term.read(3.0)  # the toast, the bell
         assert term.alive(), "the console ended"
         term.keys(b"q", 2.0)
@@ -118,17 +129,31 @@ def test_long_words_wrap_in_the_html_export(tmp_path: Path) -> None:
     browser = chromium()
     import subprocess
 
-    script = ("<script>document.title = document.documentElement.scrollWidth + 'x' + "
-              "window.innerWidth</script>")
+    script = (
+        "<script>document.title = document.documentElement.scrollWidth + 'x' + "
+        "window.innerWidth</script>"
+    )
     probe = tmp_path / "probe.html"
     html = page.read_text(encoding="utf-8")
-    probe.write_text(html.replace("</body>", f"{script}</body>").replace(
-        "style-src 'unsafe-inline';", "style-src 'unsafe-inline'; script-src 'unsafe-inline';"),
-        encoding="utf-8")
+    probe.write_text(
+        html.replace("</body>", f"{script}</body>").replace(
+            "style-src 'unsafe-inline';", "style-src 'unsafe-inline'; script-src 'unsafe-inline';"
+        ),
+        encoding="utf-8",
+    )
     result = subprocess.run(
-        [browser, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}",
-         "--window-size=1024,768", "--dump-dom", probe.as_uri()],
-        capture_output=True, text=True, timeout=120)
+        [
+            browser,
+            *CHROMIUM_FLAGS,
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--window-size=1024,768",
+            "--dump-dom",
+            probe.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     title = re.search(r"<title>(\d+)x(\d+)</title>", result.stdout)
     assert title, result.stdout[-2000:] + result.stderr[-2000:]
     scroll, inner = int(title.group(1)), int(title.group(2))
@@ -144,7 +169,7 @@ def test_the_largest_legal_bodies_render_in_bounded_time(tmp_path: Path) -> None
     root, live = hostile.build(tmp_path / "talks")
     conv = store.load(root.conversation(live))
     block = conv.blocks[1]
-    block.body = ("- a\n" * 65_000)[:256 * 1024 - 1]  # a legal body: 256 KiB of list items
+    block.body = ("- a\n" * 65_000)[: 256 * 1024 - 1]  # a legal body: 256 KiB of list items
     console = Console(width=100, file=open(os.devnull, "w"), force_terminal=True)  # noqa: SIM115
     started = time.perf_counter()
     for _ in range(12):

@@ -23,32 +23,47 @@ print(json.dumps({"code": code, "loaded": loaded}), file=sys.stderr)
 
 def modules_loaded_by(*args: str, stdin: bytes = b"") -> tuple[int, list[str]]:
     """Run one helper command in a fresh interpreter; which heavy modules did it load?"""
-    result = subprocess.run([sys.executable, "-c", PROBE % (HEAVY,), *args], input=stdin,
-                            capture_output=True, check=False)
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE % (HEAVY,), *args],
+        input=stdin,
+        capture_output=True,
+        check=False,
+    )
     report = json.loads(result.stderr.decode().strip().splitlines()[-1])
     return report["code"], report["loaded"]
 
 
 def test_importing_the_core_loads_no_ui_tmux_or_watch_library() -> None:
-    code = ("import sys, talkroom.core.ops, talkroom.core.store, talkroom.core.views, "
-            "talkroom.core.config; print(sorted({m.split('.')[0] for m in sys.modules} & "
-            f"set({HEAVY!r})))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout
+    code = (
+        "import sys, talkroom.core.ops, talkroom.core.store, talkroom.core.views, "
+        "talkroom.core.config; print(sorted({m.split('.')[0] for m in sys.modules} & "
+        f"set({HEAVY!r})))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
     assert out.strip() == "[]"
 
 
 def test_the_helper_commands_load_nothing_heavy(talk: Talk) -> None:
     root = str(talk.root.path)
-    code, loaded = modules_loaded_by("--root", root, "open", "--topic", "t", "--as", "a",
-                                     "--with", "b", "--body", "x")
+    code, loaded = modules_loaded_by(
+        "--root", root, "open", "--topic", "t", "--as", "a", "--with", "b", "--body", "x"
+    )
     assert (code, loaded) == (0, [])
     conv_id = json.loads(run_talkroom("--root", root, "list", "--json").stdout)[0]["id"]
     for args in (
         ["reply", conv_id, "--as", "b", "--next", "a", "--body", "y"],
-        ["show", conv_id], ["show", conv_id, "--json"], ["list"], ["list", "--json"],
-        ["inject", conv_id, "--body", "z"], ["pause", conv_id], ["resume", conv_id],
-        ["next", conv_id, "b"], ["extend", conv_id, "--by", "2"], ["nudge", conv_id],
+        ["show", conv_id],
+        ["show", conv_id, "--json"],
+        ["list"],
+        ["list", "--json"],
+        ["inject", conv_id, "--body", "z"],
+        ["pause", conv_id],
+        ["resume", conv_id],
+        ["next", conv_id, "b"],
+        ["extend", conv_id, "--by", "2"],
+        ["nudge", conv_id],
         ["guide"],
     ):
         code, loaded = modules_loaded_by("--root", root, *args)
@@ -58,8 +73,18 @@ def test_the_helper_commands_load_nothing_heavy(talk: Talk) -> None:
 def test_show_follow_prints_turns_as_they_are_appended(talk: Talk) -> None:
     conv_id = talk.open()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "talkroom", "--root", str(talk.root.path), "show", conv_id,
-         "--follow"], stdout=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "talkroom",
+            "--root",
+            str(talk.root.path),
+            "show",
+            conv_id,
+            "--follow",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert proc.stdout is not None

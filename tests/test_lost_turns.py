@@ -19,8 +19,19 @@ REPLY = "the answer the editor will drop"
 
 
 def _open(root: Root) -> str:
-    result = run_talkroom("--root", str(root.path), "open", "--topic", "t", "--as", "a",
-                          "--with", "b", "--body", "opening text")
+    result = run_talkroom(
+        "--root",
+        str(root.path),
+        "open",
+        "--topic",
+        "t",
+        "--as",
+        "a",
+        "--with",
+        "b",
+        "--body",
+        "opening text",
+    )
     assert result.returncode == 0, result.stderr
     return result.stdout.decode().split()[0]
 
@@ -31,14 +42,16 @@ def _editor_saves_after_a_reply(root: Root, conv_id: str, edit: str) -> None:
     if not shutil.which("ed"):
         pytest.skip("ed is not installed (apt-get install ed)")
     path = root.conversation(conv_id)
-    editor = subprocess.Popen(["ed", "-s", str(path)], stdin=subprocess.PIPE,
-                              stdout=subprocess.PIPE, text=True)
+    editor = subprocess.Popen(
+        ["ed", "-s", str(path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
     assert editor.stdin is not None and editor.stdout is not None
     editor.stdin.write("=\n")  # ed prints the line count once it has read the file
     editor.stdin.flush()
     assert editor.stdout.readline().strip().isdigit()
-    reply = run_talkroom("--root", str(root.path), "reply", conv_id, "--as", "b", "--next", "a",
-                         "--body", REPLY)
+    reply = run_talkroom(
+        "--root", str(root.path), "reply", conv_id, "--as", "b", "--next", "a", "--body", REPLY
+    )
     assert reply.returncode == 0 and b"turn 2/20 added" in reply.stdout
     if edit:
         editor.stdin.write(f",s/opening text/{edit}/\n")
@@ -74,8 +87,9 @@ def test_a_turn_an_editor_saved_over_is_reported_everywhere(root: Root, edit: st
 def test_an_editor_that_saves_nothing_new_costs_nothing(root: Root) -> None:
     conv_id = _open(root)
     path = root.conversation(conv_id)
-    run_talkroom("--root", str(root.path), "reply", conv_id, "--as", "b", "--next", "a",
-                 "--body", "fine")
+    run_talkroom(
+        "--root", str(root.path), "reply", conv_id, "--as", "b", "--next", "a", "--body", "fine"
+    )
     assert journal.check(store.load(path)) == []
     doctor = run_talkroom("--root", str(root.path), "doctor")
     assert b"turns: no committed turn is missing" in doctor.stdout
@@ -110,8 +124,17 @@ def test_large_vanished_turns_keep_their_text(root: Root) -> None:
     bodies = [f"B{n}-" + "x" * 200_000 for n in range(3)]
     for n, body in enumerate(bodies):
         who, nxt = ("b", "a") if n % 2 == 0 else ("a", "b")
-        run_talkroom("--root", str(root.path), "reply", conv_id, "--as", who, "--next", nxt,
-                     input=body.encode())
+        run_talkroom(
+            "--root",
+            str(root.path),
+            "reply",
+            conv_id,
+            "--as",
+            who,
+            "--next",
+            nxt,
+            input=body.encode(),
+        )
     path.write_bytes(before)  # an editor puts the old copy back
     lost = journal.check(store.load(path))
     assert sorted(e.text.decode().split("\n")[3][:3] for e in lost) == ["B0-", "B1-", "B2-"]
@@ -124,8 +147,9 @@ def test_a_journal_that_cannot_be_read_is_kept_aside_never_written_over(root: Ro
     path = root.conversation(conv_id)
     record = journal.journal_path(path)
     record.write_bytes(b"x" * (journal.CAP + 1))
-    result = run_talkroom("--root", str(root.path), "reply", conv_id, "--as", "b", "--next",
-                          "a", "--body", "fine")
+    result = run_talkroom(
+        "--root", str(root.path), "reply", conv_id, "--as", "b", "--next", "a", "--body", "fine"
+    )
     assert result.returncode == 0, result.stderr
     assert b"could not be read" in result.stdout
     aside = [p for p in path.parent.iterdir() if p.name.startswith(record.name + ".")]

@@ -17,17 +17,37 @@ from talkroom.core.names import (
 )
 
 
-@pytest.mark.parametrize("raw,expected", [
-    ("session-a", "session-a"), ("Codex", "codex"), ("  b2 ", "b2"), ("0", "0"),
-    ("a" * 63, "a" * 63),
-])
+@pytest.mark.parametrize(
+    "raw,expected",
+    [
+        ("session-a", "session-a"),
+        ("Codex", "codex"),
+        ("  b2 ", "b2"),
+        ("0", "0"),
+        ("a" * 63, "a" * 63),
+    ],
+)
 def test_valid_names_are_lower_cased(raw: str, expected: str) -> None:
     assert check_name(raw) == expected
 
 
-@pytest.mark.parametrize("raw", [
-    "", "-a", "a.b", "../etc", "a/b", "a_b", "a b", "a" * 64, "é", "a:b", ".hidden", "%1",
-])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "",
+        "-a",
+        "a.b",
+        "../etc",
+        "a/b",
+        "a_b",
+        "a b",
+        "a" * 64,
+        "é",
+        "a:b",
+        ".hidden",
+        "%1",
+    ],
+)
 def test_invalid_names_are_refused_with_the_rule(raw: str) -> None:
     with pytest.raises(BadInput, match="a-z, 0-9"):
         check_name(raw, "session name")

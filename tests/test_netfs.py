@@ -30,8 +30,16 @@ HERE = Path(__file__).parent
 
 
 def open_on(root: Root, writers: list[str], budget: int, host: str = "host-a") -> str:
-    plan = ops.plan_open(root, topic="shared", opener="moderator", with_=writers,
-                         next_=["all"], max_turns=budget, body="go", moderator="mod")
+    plan = ops.plan_open(
+        root,
+        topic="shared",
+        opener="moderator",
+        with_=writers,
+        next_=["all"],
+        max_turns=budget,
+        body="go",
+        moderator="mod",
+    )
     return ops.open_conversation(root, plan, host).conv.id
 
 
@@ -43,15 +51,23 @@ def test_the_mounts_are_network_filesystems(shared: tuple[Root, Root]) -> None:
 
 
 def test_eight_writers_over_two_mounts_lose_nothing_and_readers_see_no_tear(
-    shared: tuple[Root, Root], tmp_path: Path,
+    shared: tuple[Root, Root],
+    tmp_path: Path,
 ) -> None:
     a, b = shared
     writers = [f"w{i}" for i in range(8)]
     conv_id = open_on(a, writers, 500)
     stop = tmp_path / "stop"
     readers = [
-        subprocess.Popen([sys.executable, str(HERE / "reader_probe.py"),
-                          str(root.conversation(conv_id)), str(stop), str(tmp_path / f"r{i}")])
+        subprocess.Popen(
+            [
+                sys.executable,
+                str(HERE / "reader_probe.py"),
+                str(root.conversation(conv_id)),
+                str(stop),
+                str(tmp_path / f"r{i}"),
+            ]
+        )
         for i, root in enumerate(shared)
     ]
     try:
@@ -75,8 +91,11 @@ def test_eight_writers_over_two_mounts_lose_nothing_and_readers_see_no_tear(
         assert all(ok and not hand for _, hand, ok in seen), "a reader accepted a torn file"
     names = os.listdir(a.conversations)
     assert store.conversation_files(a.conversations) == [a.conversation(conv_id)]
-    assert all(not n.startswith(".fuse_hidden") or n not in
-               [p.name for p in store.conversation_files(a.conversations)] for n in names)
+    assert all(
+        not n.startswith(".fuse_hidden")
+        or n not in [p.name for p in store.conversation_files(a.conversations)]
+        for n in names
+    )
 
 
 def test_without_the_lock_turns_are_lost_over_sshfs_too(shared: tuple[Root, Root]) -> None:
@@ -105,20 +124,31 @@ def test_fuse_hidden_files_are_ignored(shared: tuple[Root, Root]) -> None:
 
 def test_kill_9_of_writers_over_sshfs(shared: tuple[Root, Root]) -> None:
     a, _ = shared
-    plan = ops.plan_open(a, topic="crash", opener="moderator", with_=["killed", "other"],
-                         next_=["killed"], max_turns=100_000, body="go", moderator="mod")
+    plan = ops.plan_open(
+        a,
+        topic="crash",
+        opener="moderator",
+        with_=["killed", "other"],
+        next_=["killed"],
+        max_turns=100_000,
+        body="go",
+        moderator="mod",
+    )
     conv_id = ops.open_conversation(a, plan, "host-a").conv.id
     stale.set_stale_after(1.0)
     outcomes = kill_writers_at_random(a, conv_id, rounds=50, host="host-a", max_delay=0.15)
     print(f"kill -9 over sshfs, 50 rounds: {dict(outcomes)}")
     conv = store.load(a.conversation(conv_id))
     assert [bk.body for bk in conv.blocks if bk.body.startswith("after kill")] == [
-        f"after kill {n}" for n in range(50)]
+        f"after kill {n}" for n in range(50)
+    ]
 
 
 @pytest.mark.parametrize("where", ["local", "sshfs"])
 def test_a_stopped_lock_holder_is_broken_as_stale_and_loses_nothing(
-    where: str, request: pytest.FixtureRequest, tmp_path: Path,
+    where: str,
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
 ) -> None:
     if where == "local":
         talk: Talk = request.getfixturevalue("talk")
@@ -130,18 +160,47 @@ def test_a_stopped_lock_holder_is_broken_as_stale_and_loses_nothing(
     conv_id = open_on(first, ["w1", "w2"], 50)
     marker = tmp_path / "stalled"
     stalled = subprocess.Popen(
-        [sys.executable, str(HERE / "stall_writer.py"), str(first.path), conv_id, "w1",
-         "w1,w2", host_1, str(marker)], stdout=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            str(HERE / "stall_writer.py"),
+            str(first.path),
+            conv_id,
+            "w1",
+            "w1,w2",
+            host_1,
+            str(marker),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         wait_for(marker.exists, 15, what="the writer to stop while holding the lock")
         held = first.conversations / f".{conv_id}.md.lock"
         assert held.exists()
         start = time.monotonic()
         other = subprocess.run(
-            [sys.executable, "-m", "talkroom", "--root", str(second.path), "--host", host_2,
-             "reply", conv_id, "--as", "w2", "--next", "w1,w2", "--body", "w2 meanwhile"],
-            capture_output=True, text=True, timeout=60,
-            env={**os.environ, "TALKROOM_STALE_LOCK_SECONDS": "2"})
+            [
+                sys.executable,
+                "-m",
+                "talkroom",
+                "--root",
+                str(second.path),
+                "--host",
+                host_2,
+                "reply",
+                conv_id,
+                "--as",
+                "w2",
+                "--next",
+                "w1,w2",
+                "--body",
+                "w2 meanwhile",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**os.environ, "TALKROOM_STALE_LOCK_SECONDS": "2"},
+        )
         waited = time.monotonic() - start
         assert other.returncode == 0, other.stderr
         assert "broke a stale lock" in other.stderr and waited >= 2
@@ -157,10 +216,24 @@ def test_a_stopped_lock_holder_is_broken_as_stale_and_loses_nothing(
 
 def start_watcher(root: Root, host: str) -> subprocess.Popen[str]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "talkroom", "--root", str(root.path), "--host", host,
-         "--watch-only", "--json", "--interval", "0.5"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, "TALKROOM_HEARTBEAT_INTERVAL": "1"})
+        [
+            sys.executable,
+            "-m",
+            "talkroom",
+            "--root",
+            str(root.path),
+            "--host",
+            host,
+            "--watch-only",
+            "--json",
+            "--interval",
+            "0.5",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "TALKROOM_HEARTBEAT_INTERVAL": "1"},
+    )
     return proc
 
 
@@ -173,13 +246,14 @@ def stop_watcher(proc: subprocess.Popen[str]) -> list[dict[str, object]]:
 
 def receipts(root: Root, host: str) -> list[dict[str, object]]:
     path = root.host_dir(host) / "deliveries.jsonl"
-    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() \
-        else []
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
 
 @pytest.mark.tmux
 def test_two_hosts_on_two_mounts_debate_to_the_budget(
-    shared: tuple[Root, Root], tmux_server: TmuxServer, tmp_path: Path,
+    shared: tuple[Root, Root],
+    tmux_server: TmuxServer,
+    tmp_path: Path,
 ) -> None:
     a, b = shared
     logs = {}
@@ -188,19 +262,29 @@ def test_two_hosts_on_two_mounts_debate_to_the_budget(
         pane = tmux_server.pane(agent(name, logs[name], think=0.1))
         wait_idle_prompt(tmux_server, pane)
         registry.register(root, host, name, "claude", tmux_server.ref(pane))
-    plan = ops.plan_open(a, topic="across hosts", opener="moderator", with_=["alpha", "beta"],
-                         next_=["alpha"], max_turns=6, body="Alternate, please.",
-                         moderator="mod")
+    plan = ops.plan_open(
+        a,
+        topic="across hosts",
+        opener="moderator",
+        with_=["alpha", "beta"],
+        next_=["alpha"],
+        max_turns=6,
+        body="Alternate, please.",
+        moderator="mod",
+    )
     conv_id = ops.open_conversation(a, plan, "host-a").conv.id
     watchers = [start_watcher(a, "host-a"), start_watcher(b, "host-b")]
     try:
-        wait_for(lambda: store.load(a.conversation(conv_id)).next == ["moderator"], 90,
-                 every=0.3, what="the debate to reach its budget across the mounts")
+        wait_for(
+            lambda: store.load(a.conversation(conv_id)).next == ["moderator"],
+            90,
+            every=0.3,
+            what="the debate to reach its budget across the mounts",
+        )
     finally:
         events = [stop_watcher(w) for w in watchers]
     conv = store.load(b.conversation(conv_id))
-    assert [blk.author for blk in conv.blocks[1:]] == ["alpha", "beta", "alpha", "beta",
-                                                       "alpha"]
+    assert [blk.author for blk in conv.blocks[1:]] == ["alpha", "beta", "alpha", "beta", "alpha"]
     assert {r["target"] for r in receipts(a, "host-a")} == {"alpha"}
     assert {r["target"] for r in receipts(b, "host-b")} == {"beta"}
     assert [r["outcome"] for r in receipts(a, "host-a")] == ["delivered"] * 3
@@ -239,7 +323,8 @@ def show_both_hosts_in_the_console(root: Root, conv_id: str) -> None:
 
 @pytest.mark.tmux
 def test_the_mount_goes_away_under_a_running_watcher_and_console(
-    tmux_server: TmuxServer, tmp_path: Path,
+    tmux_server: TmuxServer,
+    tmp_path: Path,
 ) -> None:
     with SshfsPair(count=1) as pair:
         root = Root(pair.mounts[0] / "talks", "sshfs")
@@ -252,17 +337,23 @@ def test_the_mount_goes_away_under_a_running_watcher_and_console(
         conv_id = ops.open_conversation(root, plan, "host-a").conv.id
         watcher = start_watcher(root, "host-a")
         try:
-            wait_for(lambda: log.exists() and log.read_text().count("\n") == 1, 20,
-                     what="the first delivery")
+            wait_for(
+                lambda: log.exists() and log.read_text().count("\n") == 1,
+                20,
+                what="the first delivery",
+            )
             run_console_through_an_outage(pair, root, conv_id)
             ops.run(moderate.plan_moderate(root, conv_id, "nudge", moderator="mod"), "host-a")
-            wait_for(lambda: log.read_text().count("\n") == 2, 20,
-                     what="the delivery after the mount came back")
+            wait_for(
+                lambda: log.read_text().count("\n") == 2,
+                20,
+                what="the delivery after the mount came back",
+            )
             time.sleep(2.0)
         finally:
             events = stop_watcher(watcher)
         kinds = [e["event"] for e in events]
-        assert "error" in kinds and "recovered" in kinds[kinds.index("error"):]
+        assert "error" in kinds and "recovered" in kinds[kinds.index("error") :]
         assert log.read_text().count("# talkroom: your turn") == 2  # never typed twice
 
 

@@ -22,8 +22,20 @@ BODY = "a careful reply\nwith two lines"
 
 
 def _open(root: Root, *extra: str) -> str:
-    result = run_talkroom("--root", str(root.path), "open", "--topic", "t", "--as", "a",
-                          "--with", "b", "--body", "hi", *extra)
+    result = run_talkroom(
+        "--root",
+        str(root.path),
+        "open",
+        "--topic",
+        "t",
+        "--as",
+        "a",
+        "--with",
+        "b",
+        "--body",
+        "hi",
+        *extra,
+    )
     assert result.returncode == 0, result.stderr
     return result.stdout.decode().split()[0]
 
@@ -35,8 +47,9 @@ def _saved(err: str) -> list[Path]:
 
 def test_a_typo_in_the_command_keeps_the_body_from_stdin(root: Root) -> None:
     conv_id = _open(root)
-    result = run_talkroom("--root", str(root.path), "reply", conv_id, "--as", "b", "--nxt", "a",
-                          input=BODY.encode())
+    result = run_talkroom(
+        "--root", str(root.path), "reply", conv_id, "--as", "b", "--nxt", "a", input=BODY.encode()
+    )
     err = result.stderr.decode()
     assert result.returncode == 2 and "--nxt" in err
     assert [p.read_text() for p in _saved(err)] == [BODY]
@@ -44,8 +57,20 @@ def test_a_typo_in_the_command_keeps_the_body_from_stdin(root: Root) -> None:
 
 def test_a_repeated_body_is_an_error_and_both_are_kept(root: Root) -> None:
     conv_id = _open(root)
-    result = run_talkroom("--root", str(root.path), "reply", conv_id, "--as", "b", "--next",
-                          "a", "--body", "first thoughts", "--body", "second thoughts")
+    result = run_talkroom(
+        "--root",
+        str(root.path),
+        "reply",
+        conv_id,
+        "--as",
+        "b",
+        "--next",
+        "a",
+        "--body",
+        "first thoughts",
+        "--body",
+        "second thoughts",
+    )
     err = result.stderr.decode()
     assert result.returncode == 2 and "--body is given twice" in err
     assert sorted(p.read_text() for p in _saved(err)) == ["first thoughts", "second thoughts"]
@@ -54,8 +79,11 @@ def test_a_repeated_body_is_an_error_and_both_are_kept(root: Root) -> None:
 @pytest.mark.parametrize("option", ["--next", "--as", "--root"])
 def test_every_repeated_option_is_an_error(root: Root, option: str) -> None:
     conv_id = _open(root)
-    args = {"--next": ["--next", "a", "--next", "b"], "--as": ["--as", "b", "--as", "c"],
-            "--root": ["--root", str(root.path)]}[option]
+    args = {
+        "--next": ["--next", "a", "--next", "b"],
+        "--as": ["--as", "b", "--as", "c"],
+        "--root": ["--root", str(root.path)],
+    }[option]
     base = ["reply", conv_id, "--body", "x"]
     if option != "--as":
         base += ["--as", "b"]
@@ -71,8 +99,22 @@ def test_ctrl_c_while_waiting_for_the_lock_keeps_the_body(root: Root) -> None:
     held.acquire()
     try:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "talkroom", "--root", str(root.path), "reply", conv_id,
-             "--as", "b", "--next", "a"], stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+            [
+                sys.executable,
+                "-m",
+                "talkroom",
+                "--root",
+                str(root.path),
+                "reply",
+                conv_id,
+                "--as",
+                "b",
+                "--next",
+                "a",
+            ],
+            stdin=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
         assert proc.stdin is not None and proc.stderr is not None
         proc.stdin.write(BODY.encode())
         proc.stdin.close()
@@ -87,8 +129,9 @@ def test_ctrl_c_while_waiting_for_the_lock_keeps_the_body(root: Root) -> None:
 
 
 def test_an_empty_root_is_refused_not_ignored(tmp_path: Path) -> None:
-    result = run_talkroom("--root", "", "open", "--topic", "t", "--as", "a", "--with", "b",
-                          "--body", "hi")
+    result = run_talkroom(
+        "--root", "", "open", "--topic", "t", "--as", "a", "--with", "b", "--body", "hi"
+    )
     assert result.returncode == 2 and "--root is empty" in result.stderr.decode()
     assert not (tmp_path / ".talks").exists()
 
@@ -108,8 +151,9 @@ def test_errors_that_quote_a_file_are_inert(root: Root, field: str) -> None:
         escaped = '"\\e]52;c;ZWNobyBvd25lZA==\\a\\e[2J"'  # YAML's escapes for ESC, BEL
         data = path.read_bytes().replace(b"next: b\n", f"next: {escaped}\n".encode(), 1)
         path.write_bytes(data)
-    result = run_talkroom("--root", str(root.path), "reply", conv_id, "--as", "b", "--next",
-                          "a", "--body", "x")
+    result = run_talkroom(
+        "--root", str(root.path), "reply", conv_id, "--as", "b", "--next", "a", "--body", "x"
+    )
     assert result.returncode != 0
     assert b"\x1b" not in result.stderr and b"\x07" not in result.stderr, result.stderr
     assert b"\x1b" not in result.stdout
@@ -137,11 +181,13 @@ def full_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def test_a_full_disk_leaves_no_partial_body_and_the_body_is_kept_elsewhere(
-        root: Root, full_state: Path) -> None:
+    root: Root, full_state: Path
+) -> None:
     conv_id = _open(root, "--next", "a")
     body = "x" * 200_000  # more than is left in the state folder
-    result = run_talkroom("--root", str(root.path), "reply", conv_id, "--as", "b", "--next",
-                          "a", input=body.encode())
+    result = run_talkroom(
+        "--root", str(root.path), "reply", conv_id, "--as", "b", "--next", "a", input=body.encode()
+    )
     err = result.stderr.decode()
     assert result.returncode == 1 and "not your turn" in err, err
     assert [p.read_text() for p in _saved(err)] == [body]  # in a temporary folder
@@ -152,14 +198,17 @@ def test_a_full_disk_leaves_no_partial_body_and_the_body_is_kept_elsewhere(
 def test_an_older_files_latin_1_block_survives_a_write_byte_for_byte(root: Root) -> None:
     # The original cross-session-talk helper wrote whatever bytes it got: here Latin-1.
     root.conversations.mkdir(parents=True)
-    legacy = (b"---\ntopic: caf\xe9 talk\nopened by: a\nparticipants: a, b\nstatus: IN-PROGRESS\n"
-              b"next: b\n---\n\nOpening -- a @ 2026-05-27 16:22\nTurn 1/20\n\n"
-              b"Caf\xe9 cr\xe8me, \xfcber alles.\n\nNEXT: b\n\n")
+    legacy = (
+        b"---\ntopic: caf\xe9 talk\nopened by: a\nparticipants: a, b\nstatus: IN-PROGRESS\n"
+        b"next: b\n---\n\nOpening -- a @ 2026-05-27 16:22\nTurn 1/20\n\n"
+        b"Caf\xe9 cr\xe8me, \xfcber alles.\n\nNEXT: b\n\n"
+    )
     path = root.conversation("old-talk")
     path.write_bytes(legacy)
-    block = legacy[legacy.index(b"Opening --"):]
-    result = run_talkroom("--root", str(root.path), "reply", "old-talk", "--as", "b", "--next",
-                          "a", "--body", "ja")
+    block = legacy[legacy.index(b"Opening --") :]
+    result = run_talkroom(
+        "--root", str(root.path), "reply", "old-talk", "--as", "b", "--next", "a", "--body", "ja"
+    )
     assert result.returncode == 0, result.stderr
     after = path.read_bytes()
     assert block in after  # the block, byte for byte
@@ -168,12 +217,16 @@ def test_an_older_files_latin_1_block_survives_a_write_byte_for_byte(root: Root)
     assert b"Caf<0xE9> cr<0xE8>me" in shown.stdout
 
 
-@pytest.mark.parametrize("argv", [
-    ["reply", "{id}", "--as", "b", "--bod", "{body}", "--next", "a"],
-    ["reply", "{id}", "--as", "b", "--bo={body}", "--next", "a"],
-    ["rpely", "{id}", "--as", "b", "--next", "a", "--body", "{body}"],
-    ["--interval", "2", "reply", "{id}", "--as", "a", "--next", "b", "--body", "{body}"],
-], ids=["abbreviated", "abbreviated=", "misspelled command", "global option value"])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["reply", "{id}", "--as", "b", "--bod", "{body}", "--next", "a"],
+        ["reply", "{id}", "--as", "b", "--bo={body}", "--next", "a"],
+        ["rpely", "{id}", "--as", "b", "--next", "a", "--body", "{body}"],
+        ["--interval", "2", "reply", "{id}", "--as", "a", "--next", "b", "--body", "{body}"],
+    ],
+    ids=["abbreviated", "abbreviated=", "misspelled command", "global option value"],
+)
 def test_every_failed_command_line_keeps_its_body(root: Root, argv: list[str]) -> None:
     conv_id = _open(root)
     body = "IMPORTANT TEXT that must survive"
@@ -188,7 +241,17 @@ def test_a_body_file_is_never_copied_half(root: Root, tmp_path: Path) -> None:
     conv_id = _open(root)
     big = tmp_path / "big.md"
     big.write_text("x" * 2_700_000)
-    result = run_talkroom("--root", str(root.path), "reply", conv_id, "--as", "b", "--next",
-                          "a", "--body-file", str(big))
+    result = run_talkroom(
+        "--root",
+        str(root.path),
+        "reply",
+        conv_id,
+        "--as",
+        "b",
+        "--next",
+        "a",
+        "--body-file",
+        str(big),
+    )
     err = result.stderr.decode()
     assert result.returncode == 2 and f"the body is still in {big}" in err and "saved" not in err

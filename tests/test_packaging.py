@@ -15,8 +15,11 @@ REPO = Path(__file__).resolve().parent.parent
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out),
-                    str(REPO)], check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out), str(REPO)],
+        check=True,
+        capture_output=True,
+    )
     (built,) = out.glob("talkroom-*.whl")
     return built
 
@@ -31,10 +34,30 @@ def test_the_wheel_holds_the_stylesheet_and_the_command(wheel: Path) -> None:
 
 def test_the_console_finds_its_stylesheet_when_installed(wheel: Path, tmp_path: Path) -> None:
     target = tmp_path / "site"
-    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target",
-                    str(target), str(wheel)], check=True, capture_output=True)
-    probe = ("import sys; sys.path.insert(0, sys.argv[1]); "
-             "from talkroom.console.app import stylesheet; print(stylesheet())")
-    out = subprocess.run([sys.executable, "-c", probe, str(target)], capture_output=True,
-                         text=True, check=True, cwd=tmp_path).stdout.strip()
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--no-deps",
+            "-q",
+            "--target",
+            str(target),
+            str(wheel),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    probe = (
+        "import sys; sys.path.insert(0, sys.argv[1]); "
+        "from talkroom.console.app import stylesheet; print(stylesheet())"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe, str(target)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=tmp_path,
+    ).stdout.strip()
     assert out == str(target / "talkroom" / "styles" / "talkroom.tcss")

@@ -26,9 +26,11 @@ from tests.tmuxlib import TmuxServer, agent, wait_for, wait_idle_prompt
 pytestmark = pytest.mark.tmux
 
 # tmux interprets escape sequences itself; bidi controls in mid-line survive its capture.
-HOSTILE = ("printf 'plain line\\n\\033]0;pwned-title\\007after osc\\n"
-           "x\\342\\200\\256evil bidi \\342\\201\\246isolate\\n"
-           "[bold red]markup[/] \\033[31mred\\033[0m\\n'; sleep 600")
+HOSTILE = (
+    "printf 'plain line\\n\\033]0;pwned-title\\007after osc\\n"
+    "x\\342\\200\\256evil bidi \\342\\201\\246isolate\\n"
+    "[bold red]markup[/] \\033[31mred\\033[0m\\n'; sleep 600"
+)
 
 
 def test_peek_reads_a_pane_and_its_state(tmux_server: TmuxServer, tmp_path: Path) -> None:
@@ -46,13 +48,15 @@ def test_peek_reads_a_pane_and_its_state(tmux_server: TmuxServer, tmp_path: Path
 
 @pytest.mark.asyncio
 async def test_the_console_peeks_at_next_and_shows_hostile_bytes_inert(
-    tmux_server: TmuxServer, root: Root,
+    tmux_server: TmuxServer,
+    root: Root,
 ) -> None:
     pane = tmux_server.pane(["sh", "-c", HOSTILE])
     wait_for(lambda: "markup" in tmux_server.capture(pane), 5, what="the hostile output")
     registry.register(root, "test-host", "codex", "generic", tmux_server.ref(pane))
-    plan = ops.plan_open(root, topic="peek", opener="moderator", with_=["codex", "claude"],
-                         moderator="mod")
+    plan = ops.plan_open(
+        root, topic="peek", opener="moderator", with_=["codex", "claude"], moderator="mod"
+    )
     ops.open_conversation(root, plan, "test-host")
     app = TalkroomApp(root, "test-host", config.load(env={}), watch=False)
     async with app.run_test(size=(140, 45)) as pilot:
@@ -68,8 +72,9 @@ async def test_the_console_peeks_at_next_and_shows_hostile_bytes_inert(
 
 
 def doctor(root: Root, *args: str, env: dict[str, str] | None = None) -> tuple[int, list[dict]]:
-    out = run_talkroom("--root", str(root.path), "--host", "test-host", "doctor", "--json",
-                       *args, env=env)
+    out = run_talkroom(
+        "--root", str(root.path), "--host", "test-host", "doctor", "--json", *args, env=env
+    )
     return out.returncode, json.loads(out.stdout)
 
 
@@ -86,8 +91,9 @@ def test_doctor_on_a_healthy_setup(tmux_server: TmuxServer, root: Root, tmp_path
     watcher = Watcher(root, "test-host", interval=0.2, heartbeat=1.0)
     watcher.start()
     try:
-        wait_for(lambda: (root.host_dir("test-host") / "watcher.yaml").exists(), 5,
-                 what="a heartbeat")
+        wait_for(
+            lambda: (root.host_dir("test-host") / "watcher.yaml").exists(), 5, what="a heartbeat"
+        )
         code, checks = doctor(root)
     finally:
         watcher.stop()
@@ -100,8 +106,9 @@ def test_doctor_on_a_healthy_setup(tmux_server: TmuxServer, root: Root, tmp_path
     assert "✗ watcher: no watcher runs for test-host" in human.stdout.decode()
 
 
-def test_doctor_on_broken_setups(tmux_server: TmuxServer, root: Root, tmp_path: Path,
-                                 isolated: Path) -> None:
+def test_doctor_on_broken_setups(
+    tmux_server: TmuxServer, root: Root, tmp_path: Path, isolated: Path
+) -> None:
     pane = tmux_server.pane(agent("alpha", tmp_path / "log"))
     wait_idle_prompt(tmux_server, pane)
     registry.register(root, "test-host", "alpha", "claude", tmux_server.ref(pane))
@@ -114,15 +121,29 @@ def test_doctor_on_broken_setups(tmux_server: TmuxServer, root: Root, tmp_path: 
     lock.write_text("talkroom-lock host=far pid=1 at=x nonce=0\n")
     old = time.time() - 3600
     os.utime(lock, (old, old))
-    write_heartbeat(root, "far-host", {"host": "far-host", "pid": "9", "mode": "polling",
-                                       "heartbeat": "2026-01-01T00:00:00Z",
-                                       "heartbeat interval": "5"})
+    write_heartbeat(
+        root,
+        "far-host",
+        {
+            "host": "far-host",
+            "pid": "9",
+            "mode": "polling",
+            "heartbeat": "2026-01-01T00:00:00Z",
+            "heartbeat interval": "5",
+        },
+    )
     (isolated / "config.yaml").write_text("moderatr: me\n")
     code, checks = doctor(root)
     bad = failing(checks)
     assert code == 1
-    assert set(bad) == {"config", "session alpha", "watcher", "host far-host", "locks",
-                        "conversations"}, bad
+    assert set(bad) == {
+        "config",
+        "session alpha",
+        "watcher",
+        "host far-host",
+        "locks",
+        "conversations",
+    }, bad
     assert "unknown key" in bad["config"] and "junk" in bad["conversations"]
     assert all(c["fix"] for c in checks if not c["ok"])
 
@@ -154,9 +175,18 @@ def test_doctor_without_tmux(root: Root, tmp_path: Path) -> None:
 
 
 def old_beat(root: Root, host: str, **extra: str) -> None:
-    write_heartbeat(root, host, {"host": host, "pid": "9", "mode": "polling",
-                                 "heartbeat": "2026-01-01T00:00:00Z", "heartbeat interval": "5",
-                                 **extra})
+    write_heartbeat(
+        root,
+        host,
+        {
+            "host": host,
+            "pid": "9",
+            "mode": "polling",
+            "heartbeat": "2026-01-01T00:00:00Z",
+            "heartbeat interval": "5",
+            **extra,
+        },
+    )
 
 
 def test_doctor_on_other_hosts(tmux_server: TmuxServer, root: Root, isolated: Path) -> None:
@@ -183,7 +213,8 @@ def test_doctor_on_other_hosts(tmux_server: TmuxServer, root: Root, isolated: Pa
 
 
 def test_doctor_fails_a_watcher_that_holds_the_lock_but_does_not_beat(
-    root: Root, isolated: Path,
+    root: Root,
+    isolated: Path,
 ) -> None:
     lock = HostLock("test-host", root.path)
     lock.acquire()

@@ -38,7 +38,9 @@ def test_search_finds_topics_bodies_participants_and_resolutions(data: Root) -> 
     assert (queue, "body", 4) in by_field
     assert [h.field for h in search(convs, "release")] == ["topic"]
     assert {h.conv_id for h in search(convs, "grace")} == {
-        conv(data, "Logging format").id, conv(data, "Test runner").id}
+        conv(data, "Logging format").id,
+        conv(data, "Test runner").id,
+    }
     (hit,) = search(convs, "xdist later")
     assert hit.field == "resolution" and hit.snippet == "pytest, with pytest-xdist later"
     assert search(convs, "redis persistence")[0].turn == 3  # every word, any case
@@ -48,9 +50,12 @@ def test_search_finds_topics_bodies_participants_and_resolutions(data: Root) -> 
 def test_search_filters_and_inert_snippets(data: Root) -> None:
     convs = everything(data)
     assert {h.conv_id for h in search(convs, "a", status="CLOSED")} == {
-        conv(data, "Test runner").id}
-    assert all(h.conv_id != conv(data, "Logging format").id
-               for h in search(convs, "json", participant="linus"))
+        conv(data, "Test runner").id
+    }
+    assert all(
+        h.conv_id != conv(data, "Logging format").id
+        for h in search(convs, "json", participant="linus")
+    )
     hits = search(convs, "pwned")
     assert hits and all("\x1b" not in h.snippet and "\x07" not in h.snippet for h in hits)
     assert "␛]0;pwned␇" in hits[0].snippet
@@ -73,8 +78,7 @@ def test_search_command_line(data: Root) -> None:
     out = run_talkroom("--root", str(data.path), "search", "test", "--json")
     hits = json.loads(out.stdout)
     assert {h["field"] for h in hits} >= {"topic", "body", "resolution"}
-    assert set(hits[0]) == {"conversation", "topic", "field", "turn", "block", "author",
-                            "snippet"}
+    assert set(hits[0]) == {"conversation", "topic", "field", "turn", "block", "author", "snippet"}
     out = run_talkroom("--root", str(data.path), "search", "pwned")
     assert b"\x1b" not in out.stdout and "␛]0;pwned␇".encode() in out.stdout
     out = run_talkroom("--root", str(data.path), "search", "json", "--participant", "Bad Name")
@@ -119,8 +123,8 @@ def test_markdown_export_holds_every_body_once_and_inert(data: Root) -> None:
 def test_markdown_export_shows_raw_html_as_text_but_keeps_code() -> None:
     body = "Run <script>x</script> & see\n\n```html\n<b>kept</b>\n```\n\nand `<i>` too"
     assert export.inert_markdown(body) == (
-        "Run &lt;script>x&lt;/script> &amp; see\n\n```html\n<b>kept</b>\n```\n\n"
-        "and `<i>` too")
+        "Run &lt;script>x&lt;/script> &amp; see\n\n```html\n<b>kept</b>\n```\n\nand `<i>` too"
+    )
 
 
 def html_of(root: Root, topic: str) -> str:
@@ -132,16 +136,34 @@ def test_html_export_is_inert_and_self_contained(data: Root) -> None:
     from talkroom.core import moderate, ops
 
     c = conv(data, "Which queue backend?")
-    ops.run(moderate.plan_moderate(data, c.id, "inject", moderator="mod", body=(
-        "<script>alert(1)</script> <img src=x onerror=alert(2)> "
-        "![t](http://evil.example/t.png) [j](javascript:alert(3)) [ok](https://example.com)")),
-        "h")
+    ops.run(
+        moderate.plan_moderate(
+            data,
+            c.id,
+            "inject",
+            moderator="mod",
+            body=(
+                "<script>alert(1)</script> <img src=x onerror=alert(2)> "
+                "![t](http://evil.example/t.png) [j](javascript:alert(3)) [ok](https://example.com)"
+            ),
+        ),
+        "h",
+    )
     page = html_of(data, "Which queue backend?")
     tags = elements(page)
     assert {t for t, _ in tags} <= SAFE_TAGS, {t for t, _ in tags} - SAFE_TAGS
     attributes = {name for _, attrs in tags for name, _ in attrs}
-    assert attributes <= {"lang", "charset", "http-equiv", "content", "name", "class", "id",
-                          "href", "rel"}, attributes
+    assert attributes <= {
+        "lang",
+        "charset",
+        "http-equiv",
+        "content",
+        "name",
+        "class",
+        "id",
+        "href",
+        "rel",
+    }, attributes
     hrefs = [v for _, attrs in tags for n, v in attrs if n == "href"]
     assert hrefs[-2:] == ["http://evil.example/t.png", "https://example.com"]  # not fetched
     assert not any(h.startswith("javascript:") for h in hrefs)
@@ -156,10 +178,43 @@ def test_html_export_is_inert_and_self_contained(data: Root) -> None:
             assert page.count(export.body_html(block.body)) == 1
 
 
-SAFE_TAGS = {"html", "head", "meta", "title", "style", "body", "header", "h1", "h2", "h3",
-             "p", "strong", "em", "dl", "dt", "dd", "section", "table", "thead", "tbody", "tr",
-             "th", "td", "article", "span", "ul", "ol", "li", "pre", "code", "a", "footer",
-             "blockquote", "hr", "br"}
+SAFE_TAGS = {
+    "html",
+    "head",
+    "meta",
+    "title",
+    "style",
+    "body",
+    "header",
+    "h1",
+    "h2",
+    "h3",
+    "p",
+    "strong",
+    "em",
+    "dl",
+    "dt",
+    "dd",
+    "section",
+    "table",
+    "thead",
+    "tbody",
+    "tr",
+    "th",
+    "td",
+    "article",
+    "span",
+    "ul",
+    "ol",
+    "li",
+    "pre",
+    "code",
+    "a",
+    "footer",
+    "blockquote",
+    "hr",
+    "br",
+}
 
 
 def elements(page: str) -> list[tuple[str, list[tuple[str, str | None]]]]:
@@ -183,8 +238,9 @@ def test_export_command_line(data: Root, tmp_path: Path) -> None:
     assert result.returncode == 0 and out.read_text().startswith("<!doctype html>")
     md = run_talkroom("--root", str(data.path), "export", c.id, "--format", "md")
     assert md.stdout.decode().startswith("# Test runner")
-    bad = run_talkroom("--root", str(data.path), "export", c.id, "-o",
-                       str(tmp_path / "no" / "x.md"))
+    bad = run_talkroom(
+        "--root", str(data.path), "export", c.id, "-o", str(tmp_path / "no" / "x.md")
+    )
     assert bad.returncode == 3 and bad.stderr.decode().count("\n") == 1
     precious = tmp_path / "notes.md"
     precious.write_text("mine")
@@ -193,32 +249,47 @@ def test_export_command_line(data: Root, tmp_path: Path) -> None:
         kept = run_talkroom("--root", str(data.path), "export", c.id, "-o", str(target))
         assert kept.returncode == 2 and b"already exists" in kept.stderr
         assert precious.read_text() == "mine"
-    forced = run_talkroom("--root", str(data.path), "export", c.id, "-o", str(precious),
-                          "--force")
+    forced = run_talkroom("--root", str(data.path), "export", c.id, "-o", str(precious), "--force")
     assert forced.returncode == 0 and precious.read_text().startswith("# Test runner")
     empty = run_talkroom("--root", str(data.path), "export", c.id, "-o", "")
     assert empty.returncode == 2 and b"-o is empty" in empty.stderr
     with open("/dev/full", "wb") as full:
-        no_room = subprocess.run([sys.executable, "-m", "talkroom", "--root", str(data.path),
-                                  "export", c.id], stdout=full, stderr=subprocess.PIPE,
-                                 timeout=30, check=False)
+        no_room = subprocess.run(
+            [sys.executable, "-m", "talkroom", "--root", str(data.path), "export", c.id],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            timeout=30,
+            check=False,
+        )
     assert no_room.returncode == 3
     assert no_room.stderr.decode().startswith("talkroom: cannot write the output: ")
     read, write = os.pipe()
     os.close(read)  # `talkroom export ID | head -c 10`, once head has gone
     try:
-        gone = subprocess.run([sys.executable, "-m", "talkroom", "--root", str(data.path),
-                               "export", c.id], stdout=write, stderr=subprocess.PIPE,
-                              timeout=30, check=False)
+        gone = subprocess.run(
+            [sys.executable, "-m", "talkroom", "--root", str(data.path), "export", c.id],
+            stdout=write,
+            stderr=subprocess.PIPE,
+            timeout=30,
+            check=False,
+        )
     finally:
         os.close(write)
     assert (gone.returncode, gone.stderr) == (141, b"")
 
 
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                  "--no-first-run", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--enable-logging=stderr",
-                  "--v=0"]
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--enable-logging=stderr",
+    "--v=0",
+]
 
 
 def chromium() -> str:
@@ -233,15 +304,27 @@ def test_the_html_export_in_a_real_headless_browser(data: Root, tmp_path: Path) 
     page = tmp_path / "decision.html"
     page.write_text(html_of(data, "Test runner"), encoding="utf-8")
     profile = tmp_path / "profile"
-    dom = subprocess.run([browser, *CHROMIUM_FLAGS, f"--user-data-dir={profile}",
-                          "--dump-dom", page.as_uri()], capture_output=True, text=True,
-                         timeout=120)
+    dom = subprocess.run(
+        [browser, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--dump-dom", page.as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     console = [line for line in dom.stderr.splitlines() if ":CONSOLE" in line]
     assert console == [], console  # no errors, no blocked fetches, nothing logged at all
     assert 'id="resolution"' in dom.stdout
     assert "pytest, with pytest-xdist later" in dom.stdout
     shot = tmp_path / "page.png"
-    subprocess.run([browser, *CHROMIUM_FLAGS, f"--user-data-dir={profile}",
-                    f"--screenshot={shot}", "--window-size=1000,800", page.as_uri()],
-                   capture_output=True, timeout=120)
+    subprocess.run(
+        [
+            browser,
+            *CHROMIUM_FLAGS,
+            f"--user-data-dir={profile}",
+            f"--screenshot={shot}",
+            "--window-size=1000,800",
+            page.as_uri(),
+        ],
+        capture_output=True,
+        timeout=120,
+    )
     assert shot.exists() and shot.stat().st_size > 10_000  # something was painted

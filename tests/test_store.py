@@ -21,11 +21,29 @@ HOST = "test-host"
 
 def make(path: Path, revision: int = 1, bodies: tuple[str, ...] = ("hello",)) -> bytes:
     """Write a valid conversation file and return its bytes."""
-    header = {"topic": "t", "opened by": "a", "participants": "a, b", "status": "IN-PROGRESS",
-              "turns": str(len(bodies)), "max turns": "20", "next": "b",
-              "revision": str(revision)}
-    blocks = [Block("Reply" if i else "Opening", "a", "2026-01-01T00:00:00Z", body, f"b{i}",
-                    turn=i + 1, budget=20, next=["b"]) for i, body in enumerate(bodies)]
+    header = {
+        "topic": "t",
+        "opened by": "a",
+        "participants": "a, b",
+        "status": "IN-PROGRESS",
+        "turns": str(len(bodies)),
+        "max turns": "20",
+        "next": "b",
+        "revision": str(revision),
+    }
+    blocks = [
+        Block(
+            "Reply" if i else "Opening",
+            "a",
+            "2026-01-01T00:00:00Z",
+            body,
+            f"b{i}",
+            turn=i + 1,
+            budget=20,
+            next=["b"],
+        )
+        for i, body in enumerate(bodies)
+    ]
     data = render(Conversation(path.stem, header, blocks))
     path.write_bytes(data)
     return data
@@ -33,11 +51,24 @@ def make(path: Path, revision: int = 1, bodies: tuple[str, ...] = ("hello",)) ->
 
 def add_block(block_id: str, body: str = "more") -> store.Change:
     """A change that appends one reply."""
+
     def change(conv: Conversation | None) -> Conversation:
         assert conv is not None
         header = dict(conv.header, revision=str(conv.revision + 1))
-        return conv.evolve(header, Block("Reply", "b", "2026-01-01T00:00:01Z", body, block_id,
-                                         turn=conv.turns + 1, budget=20, next=["a"]))
+        return conv.evolve(
+            header,
+            Block(
+                "Reply",
+                "b",
+                "2026-01-01T00:00:01Z",
+                body,
+                block_id,
+                turn=conv.turns + 1,
+                budget=20,
+                next=["a"],
+            ),
+        )
+
     return change
 
 
@@ -107,8 +138,18 @@ def test_a_missing_file_is_not_found(conv_path: Path) -> None:
 
 def test_conversation_files_ignores_locks_swaps_and_bad_names(conv_path: Path) -> None:
     folder = conv_path.parent
-    for name in ["c1.md", "Bad.md", ".c1.md.lock", ".fuse_hidden0001", ".nfs123", "c1.md.swp",
-                 "c1.md~", "notes.txt", "a.b.md", "ok-2.md"]:
+    for name in [
+        "c1.md",
+        "Bad.md",
+        ".c1.md.lock",
+        ".fuse_hidden0001",
+        ".nfs123",
+        "c1.md.swp",
+        "c1.md~",
+        "notes.txt",
+        "a.b.md",
+        "ok-2.md",
+    ]:
         (folder / name).write_text("x")
     assert sorted(p.name for p in store.conversation_files(folder)) == ["c1.md", "ok-2.md"]
 
@@ -154,8 +195,10 @@ def test_a_held_lock_times_out_naming_its_holder(conv_path: Path) -> None:
 def test_a_lock_of_a_dead_process_on_this_host_is_broken_at_once(conv_path: Path) -> None:
     make(conv_path)
     # A real writer takes the lock and dies holding it (no release, as kill -9 would).
-    code = ("import os, sys; from pathlib import Path; from talkroom.core.lock import FileLock;"
-            f" FileLock(Path({str(conv_path)!r}), {HOST!r}).acquire(); os._exit(0)")
+    code = (
+        "import os, sys; from pathlib import Path; from talkroom.core.lock import FileLock;"
+        f" FileLock(Path({str(conv_path)!r}), {HOST!r}).acquire(); os._exit(0)"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)
     assert lock_path_for(conv_path).is_dir()
     broken: list[Path] = []
@@ -202,5 +245,6 @@ def test_create_refuses_an_existing_file(conv_path: Path) -> None:
 def test_an_unwritable_folder_is_a_one_line_store_error(conv_path: Path) -> None:
     make(conv_path)
     with pytest.raises(StoreError, match=r"cannot write .*: the folder does not exist"):
-        store.write(conv_path.parent / "gone" / "c1.md", "x", add_block("x"), host=HOST,
-                    create=True)
+        store.write(
+            conv_path.parent / "gone" / "c1.md", "x", add_block("x"), host=HOST, create=True
+        )

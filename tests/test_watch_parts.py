@@ -27,8 +27,17 @@ LINE_RE = re.compile(r"^[ -~]{1,400}$")
 
 
 def conversation(talk: Talk, *with_: str) -> str:
-    result = talk("open", "--topic", "t", "--as", "alpha", "--with", ",".join(with_ or ("beta",)),
-                  "--body", "x")
+    result = talk(
+        "open",
+        "--topic",
+        "t",
+        "--as",
+        "alpha",
+        "--with",
+        ",".join(with_ or ("beta",)),
+        "--body",
+        "x",
+    )
     return result.first
 
 
@@ -64,8 +73,10 @@ def test_unsafe_paths_never_reach_the_line(talk: Talk) -> None:
 
 
 def test_hostile_names_in_a_file_are_refused_before_typing() -> None:
-    data = (b"---\ntopic: t\nparticipants: alpha, $(reboot), beta\nnext: alpha\nrevision: 1\n"
-            b"---\n\n## Opening -- alpha @ t <!-- i1 -->\nTurn 1/20\n\nx\n\nNEXT: alpha\n\n")
+    data = (
+        b"---\ntopic: t\nparticipants: alpha, $(reboot), beta\nnext: alpha\nrevision: 1\n"
+        b"---\n\n## Opening -- alpha @ t <!-- i1 -->\nTurn 1/20\n\nx\n\nNEXT: alpha\n\n"
+    )
     conv = parse(data, "c")
     line = build_line(conv, "alpha", Path("/c.md"), Path("/r"))
     assert "$(reboot)" not in line and "--next beta" in line
@@ -119,9 +130,11 @@ def test_registry_round_trip_and_names_unique_across_hosts(root: Root) -> None:
 def test_a_hand_edited_sessions_file_cannot_name_a_bad_pane(root: Root) -> None:
     path = registry.sessions_path(root, "h")
     path.parent.mkdir(parents=True)
-    path.write_text("sessions:\n  good:\n    pane: '%1'\n    pane pid: '5'\n    socket: /s\n"
-                    "    server pid: '9'\n  bad:\n    pane: '-t evil'\n    pane pid: '5'\n"
-                    "    socket: /s\n    server pid: '9'\n  ../x:\n    pane: '%2'\n")
+    path.write_text(
+        "sessions:\n  good:\n    pane: '%1'\n    pane pid: '5'\n    socket: /s\n"
+        "    server pid: '9'\n  bad:\n    pane: '-t evil'\n    pane pid: '5'\n"
+        "    socket: /s\n    server pid: '9'\n  ../x:\n    pane: '%2'\n"
+    )
     assert list(registry.load_sessions(root, "h")) == ["good"]
 
 
@@ -129,19 +142,30 @@ def test_receipts_tail_reads_only_complete_new_lines(root: Root) -> None:
     tail = ReceiptTail(root)
     r = Receipt("h1", "2026-01-01T00:00:00Z", "c", "a1", 3, "codex", "%1", "delivered", 700)
     append_receipt(root, "h1", r)
-    append_receipt(root, "h2", Receipt("h2", "t", "c", "a1", 3, "claude", "%2",
-                                       "deferred:busy", None))
+    append_receipt(
+        root, "h2", Receipt("h2", "t", "c", "a1", 3, "claude", "%2", "deferred:busy", None)
+    )
     got = tail.poll()
-    assert sorted((x.host, x.outcome) for x in got) == [("h1", "delivered"),
-                                                       ("h2", "deferred:busy")]
+    assert sorted((x.host, x.outcome) for x in got) == [
+        ("h1", "delivered"),
+        ("h2", "deferred:busy"),
+    ]
     with open(root.host_dir("h1") / "deliveries.jsonl", "ab") as fh:
         fh.write(b'{"at": "t", "conversation": "c", "assign')  # a line still being written
     assert tail.poll() == []
     with open(root.host_dir("h1") / "deliveries.jsonl", "ab") as fh:
         fh.write(b'ment": "a2", "target": "x", "outcome": "failed:pane gone"}\n')
     assert [x.outcome for x in tail.poll()] == ["failed:pane gone"]
-    assert set(r.to_json()) == {"at", "conversation", "assignment", "revision", "target",
-                                "pane", "outcome", "latency_ms"}
+    assert set(r.to_json()) == {
+        "at",
+        "conversation",
+        "assignment",
+        "revision",
+        "target",
+        "pane",
+        "outcome",
+        "latency_ms",
+    }
 
 
 def test_the_cursor_survives_a_restart_and_forgets_old_assignments(root: Root) -> None:
@@ -150,8 +174,10 @@ def test_the_cursor_survives_a_restart_and_forgets_old_assignments(root: Root) -
     assert Cursor(root, "h").state("c1", "a1", "codex") == "typing"
     cursor.mark("c1", "a2", "claude", "delivered")
     again = Cursor(root, "h")
-    assert again.state("c1", "a1", "codex") is None and again.state("c1", "a2", "claude") \
-        == "delivered"
+    assert (
+        again.state("c1", "a1", "codex") is None
+        and again.state("c1", "a2", "claude") == "delivered"
+    )
     again.forget({"c1"})
     assert Cursor(root, "h").entries() == {}
 
@@ -170,8 +196,16 @@ def test_the_host_lock_admits_one_watcher(root: Root) -> None:
 
 
 def test_heartbeats(root: Root) -> None:
-    write_heartbeat(root, "h1", {"pid": "12", "mode": "events", "heartbeat":
-                                 "2026-01-01T00:00:00Z", "heartbeat interval": "5"})
+    write_heartbeat(
+        root,
+        "h1",
+        {
+            "pid": "12",
+            "mode": "events",
+            "heartbeat": "2026-01-01T00:00:00Z",
+            "heartbeat interval": "5",
+        },
+    )
     (beat,) = read_heartbeats(root)
     assert beat.host == "h1" and beat.pid == 12 and beat.mode == "events"
     assert not beat.alive() and beat.age() > 1000
@@ -204,7 +238,8 @@ def test_local_disks_use_events() -> None:
 
 @pytest.mark.tmux
 def test_a_stopped_tmux_server_cannot_hang_the_driver(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # libtmux runs tmux with no timeout of its own; the driver's bound must still hold.
     import signal
@@ -247,19 +282,26 @@ def test_a_stopped_tmux_server_cannot_hang_the_driver(
 
 
 # None: a daemon's closed stdout; the other one is like Textual's print capture.
-@pytest.mark.parametrize("stdout", [
-    "None", "type('Capture', (), {'write': lambda s, t: len(t), 'flush': lambda s: None})()",
-])
+@pytest.mark.parametrize(
+    "stdout",
+    [
+        "None",
+        "type('Capture', (), {'write': lambda s, t: len(t), 'flush': lambda s: None})()",
+    ],
+)
 def test_the_driver_loads_libtmux_under_a_stdout_with_no_encoding(stdout: str) -> None:
     # libtmux reads sys.stdout.encoding on import; the console's print capture has none.
     import subprocess
     import sys
 
-    code = (f"import sys; saved = sys.stdout = {stdout}\n"
-            "from talkroom.watch import tmux\n"
-            "alive = tmux.pane_alive(tmux.PaneRef('/nonexistent/s', 1, '%1', 1))\n"
-            "assert not alive and 'libtmux' in sys.modules and sys.stdout is saved\n"
-            "sys.stderr.write('ok')\n")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            timeout=30, check=False)
+    code = (
+        f"import sys; saved = sys.stdout = {stdout}\n"
+        "from talkroom.watch import tmux\n"
+        "alive = tmux.pane_alive(tmux.PaneRef('/nonexistent/s', 1, '%1', 1))\n"
+        "assert not alive and 'libtmux' in sys.modules and sys.stdout is saved\n"
+        "sys.stderr.write('ok')\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=30, check=False
+    )
     assert result.returncode == 0 and result.stderr == "ok", result.stderr

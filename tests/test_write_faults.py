@@ -55,6 +55,7 @@ class FaultyOs:
                 assert self.error is not None
                 raise self.error
             return real(*args, **kwargs)
+
         return failing
 
 
@@ -65,8 +66,15 @@ class WritePath(RuleBasedStateMachine):
     def setup(self) -> None:
         self.folder = Path(tempfile.mkdtemp(prefix="tr-faults-"))
         self.root = Root(self.folder, "test")
-        plan = ops.plan_open(self.root, topic="faults", opener="a", with_=["b"],
-                             next_=["a"], max_turns=1000, body="start")
+        plan = ops.plan_open(
+            self.root,
+            topic="faults",
+            opener="a",
+            with_=["b"],
+            next_=["a"],
+            max_turns=1000,
+            body="start",
+        )
         self.conv_id = ops.open_conversation(self.root, plan, "h").conv.id
         self.path = self.root.conversation(self.conv_id)
         self.written: list[str] = []
@@ -78,14 +86,17 @@ class WritePath(RuleBasedStateMachine):
         files.os = self.real_os
         shutil.rmtree(self.folder, ignore_errors=True)
 
-    @rule(body=st.text(min_size=1, max_size=40).filter(lambda t: t.strip() and "\x00" not in t),
-          fault=st.sampled_from(FAULTS))
+    @rule(
+        body=st.text(min_size=1, max_size=40).filter(lambda t: t.strip() and "\x00" not in t),
+        fault=st.sampled_from(FAULTS),
+    )
     def reply(self, body: str, fault: tuple[str, OSError, int] | None) -> None:
         body = body.rstrip("\n")
         before = self.path.read_bytes()
         other = "b" if self.speaker == "a" else "a"
-        plan = ops.plan_reply(self.root, self.conv_id, author=self.speaker, next_=[other],
-                              body=body)
+        plan = ops.plan_reply(
+            self.root, self.conv_id, author=self.speaker, next_=[other], body=body
+        )
         if fault is not None:
             self.faulty.arm(*fault)
         files.os = self.faulty  # type: ignore[assignment]
@@ -112,8 +123,7 @@ class WritePath(RuleBasedStateMachine):
         assert store.conversation_files(self.root.conversations) == [self.path]
 
 
-WritePath.TestCase.settings = settings(max_examples=30, stateful_step_count=10,
-                                       deadline=None)
+WritePath.TestCase.settings = settings(max_examples=30, stateful_step_count=10, deadline=None)
 TestWritePath = WritePath.TestCase
 
 

@@ -33,8 +33,12 @@ def need_tmux() -> None:
         pytest.skip("tmux is not installed (apt-get install tmux)")
 
 
-def wait_for(predicate: Callable[[], object], timeout: float = 10.0, every: float = 0.05,
-             what: str = "condition") -> object:
+def wait_for(
+    predicate: Callable[[], object],
+    timeout: float = 10.0,
+    every: float = 0.05,
+    what: str = "condition",
+) -> object:
     """Poll until `predicate()` is truthy; fail the test after `timeout`."""
     deadline = time.monotonic() + timeout
     while True:
@@ -65,9 +69,14 @@ class Result(tmux_cmd):
 class Server(libtmux.Server):
     """libtmux's Server on a socket path; commands run with `env`, bounded by `timeout`."""
 
-    def __init__(self, socket_path: str, env: Mapping[str, str] | None = None,
-                 timeout: float | None = None, config_file: str | None = None,
-                 flags: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        socket_path: str,
+        env: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+        config_file: str | None = None,
+        flags: Sequence[str] = (),
+    ) -> None:
         super().__init__(socket_path=socket_path, config_file=config_file)
         self.env = dict(env) if env is not None else None
         self.timeout = timeout
@@ -82,13 +91,22 @@ class Server(libtmux.Server):
         if self.config_file:
             argv += ["-f", str(self.config_file)]
         argv += [cmd, *(["-t", str(target)] if target is not None else []), *map(str, args)]
-        return Result(subprocess.run(argv, capture_output=True, text=True, env=self.env,
-                                     timeout=self.timeout, check=False))
+        return Result(
+            subprocess.run(
+                argv,
+                capture_output=True,
+                text=True,
+                env=self.env,
+                timeout=self.timeout,
+                check=False,
+            )
+        )
 
     def run(self, *args: str, check: bool = True, pane: str | None = None) -> str:
         """One tmux command (aimed at `pane` through libtmux's Pane); its stdout exactly."""
-        result = (self.cmd(*args) if pane is None
-                  else libtmux.Pane(server=self, pane_id=pane).cmd(*args))
+        result = (
+            self.cmd(*args) if pane is None else libtmux.Pane(server=self, pane_id=pane).cmd(*args)
+        )
         assert isinstance(result, Result)  # Pane.cmd is typed as returning any tmux_cmd
         if check and result.returncode:
             raise RuntimeError(f"tmux {' '.join(args)}: {result.errors.strip()}")
@@ -118,8 +136,12 @@ class TmuxServer:
         """The server's pid."""
         return int(self.run("display-message", "-p", "-t", "base", "#{pid}").strip())
 
-    def pane(self, command: list[str] | None = None, cwd: Path | None = None,
-             env: dict[str, str] | None = None) -> str:
+    def pane(
+        self,
+        command: list[str] | None = None,
+        cwd: Path | None = None,
+        env: dict[str, str] | None = None,
+    ) -> str:
         """A new window running `command` (None: the default shell); its pane id."""
         # Not Session.new_window: it looks the window up again afterwards, and a command
         # that exits at once would be gone by then; this prints the pane id at creation.
@@ -134,8 +156,9 @@ class TmuxServer:
 
     def ref(self, pane: str) -> PaneRef:
         """The identity the watcher checks for `pane`."""
-        pid, pane_pid = self.server.run("display-message", "-p", "#{pid} #{pane_pid}",
-                                        pane=pane).split()
+        pid, pane_pid = self.server.run(
+            "display-message", "-p", "#{pid} #{pane_pid}", pane=pane
+        ).split()
         return PaneRef(self.socket, int(pid), pane, int(pane_pid))
 
     def capture(self, pane: str) -> str:
@@ -144,8 +167,9 @@ class TmuxServer:
 
     def command(self, pane: str) -> str:
         """The pane's foreground command."""
-        return self.server.run("display-message", "-p", "#{pane_current_command}",
-                               pane=pane).strip()
+        return self.server.run(
+            "display-message", "-p", "#{pane_current_command}", pane=pane
+        ).strip()
 
     def pane_env(self, pane: str) -> dict[str, str]:
         """$TMUX and $TMUX_PANE as a process inside `pane` sees them."""
@@ -166,5 +190,4 @@ def agent(name: str, log: Path, think: float = 0.2, busy_file: Path | None = Non
 
 def wait_idle_prompt(server: TmuxServer, pane: str) -> None:
     """Wait until a stand-in shows its empty prompt."""
-    wait_for(lambda: server.capture(pane).rstrip().endswith("❯"), 15,
-             what=f"the prompt in {pane}")
+    wait_for(lambda: server.capture(pane).rstrip().endswith("❯"), 15, what=f"the prompt in {pane}")

@@ -212,8 +212,11 @@ def cmd_guide(ctx: Context, a: Globals) -> int:
 
     root = ctx.root
     if root.implicit:
-        print("talkroom: no talk root is chosen here; give agents one with --root DIR "
-              "(talkroom guide --root DIR writes it into every command)", file=sys.stderr)
+        print(
+            "talkroom: no talk root is chosen here; give agents one with --root DIR "
+            "(talkroom guide --root DIR writes it into every command)",
+            file=sys.stderr,
+        )
     print(guide(str(root.path) if root.chosen else None), end="")
     return 0
 

@@ -41,8 +41,10 @@ def archive(root: Root, conv_id: str, host: str) -> Conversation:
             raise not_found(path) from None
         conv = parse(data, conv_id)
         if conv.status != CLOSED:
-            raise Refused(f"{conv_id} is {conv.status}; only a closed conversation is "
-                          "archived (close it first)")
+            raise Refused(
+                f"{conv_id} is {conv.status}; only a closed conversation is "
+                "archived (close it first)"
+            )
         name = path.name
         try:
             with Folder(root.path, "archive", create=True) as folder:
@@ -71,8 +73,10 @@ def restore(root: Root, conv_id: str, host: str) -> Conversation:
         try:
             data = read_capped(kept, MAX_FILE_BYTES, what="the archived conversation")
         except FileNotFoundError:
-            raise NotFound(f"no archived conversation {conv_id!r} in {root.archive}; "
-                           "check the id with 'talkroom archive --list'") from None
+            raise NotFound(
+                f"no archived conversation {conv_id!r} in {root.archive}; "
+                "check the id with 'talkroom archive --list'"
+            ) from None
         conv = parse(data, conv_id)
         lock.commit(data, conv)
         try:

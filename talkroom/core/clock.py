@@ -11,8 +11,10 @@ import time
 # never parse a time, so they do not pay for compiling these at start-up.
 _ISO = r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})Z$"
 # Older files wrote local-looking stamps such as "2026-05-27 16:22"; read them as UTC.
-_LOOSE = (r"^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2}))?(?:\.\d+)?)?"
-          r" ?(?:Z|UTC|([+-])(\d{2}):?(\d{2}))?$")
+_LOOSE = (
+    r"^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2}))?(?:\.\d+)?)?"
+    r" ?(?:Z|UTC|([+-])(\d{2}):?(\d{2}))?$"
+)
 
 
 def now() -> float:

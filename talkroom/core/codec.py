@@ -120,7 +120,7 @@ def render_text(conv: Conversation, before: str = "") -> str:
         parts.append(_separator(parts[-1]))
         parts.append(text)
     parts.append(_separator(parts[-1]))
-    return "".join(parts)[len(before):]
+    return "".join(parts)[len(before) :]
 
 
 def trailer_match(data: bytes) -> re.Match[bytes] | None:
@@ -143,8 +143,11 @@ def render(conv: Conversation) -> bytes:
         head = render_header(conv.header) + conv.preamble
         # Only the last two characters decide a separator; any decoding of bytes keeps "\n".
         after = render_text(conv, earlier[-2:].decode("latin-1"))
-        parts = [(head + _separator(head)).encode("utf-8", "surrogateescape"), earlier,
-                 after.encode("utf-8", "surrogateescape")]
+        parts = [
+            (head + _separator(head)).encode("utf-8", "surrogateescape"),
+            earlier,
+            after.encode("utf-8", "surrogateescape"),
+        ]
     sha = digest(*parts)  # over the pieces: a long file's text is copied once, by the join
     parts.append(f"<!-- talkroom revision={conv.revision} sha256={sha} -->\n".encode())
     return b"".join(parts)
@@ -154,11 +157,15 @@ def check_writable(conv: Conversation, data: bytes) -> None:
     """Refuse a file every reader would reject (section 2's limits) before it is written."""
     header = len(render_header(conv.header).encode("utf-8", "surrogateescape"))
     if header > MAX_HEADER_BYTES:
-        raise BadInput(f"the header would be {header} bytes; the limit is {MAX_HEADER_BYTES} "
-                       "(64 KiB): use fewer or shorter names")
+        raise BadInput(
+            f"the header would be {header} bytes; the limit is {MAX_HEADER_BYTES} "
+            "(64 KiB): use fewer or shorter names"
+        )
     if len(data) > MAX_FILE_BYTES:
-        raise BadInput(f"the conversation would be {len(data)} bytes; the limit is "
-                       f"{MAX_FILE_BYTES} (16 MiB): close it and continue in a new one")
+        raise BadInput(
+            f"the conversation would be {len(data)} bytes; the limit is "
+            f"{MAX_FILE_BYTES} (16 MiB): close it and continue in a new one"
+        )
 
 
 Heading = tuple[str, str, str, str | None]  # kind, author, time, block id
@@ -169,8 +176,10 @@ def headings(text: str) -> list[tuple[int, Heading]]:
     offset and its fields."""
     # "\n" + text: a heading on the first line is found too, and each match's start is
     # then the offset of its line in `text`.
-    return [(m.start(), (m.group(1), m.group(2).strip(), m.group(3).strip(), m.group(4)))
-            for m in _HEADING_AFTER_NEWLINE.finditer("\n" + text)]
+    return [
+        (m.start(), (m.group(1), m.group(2).strip(), m.group(3).strip(), m.group(4)))
+        for m in _HEADING_AFTER_NEWLINE.finditer("\n" + text)
+    ]
 
 
 def fill_details(block: Block, text: str) -> None:

@@ -54,8 +54,9 @@ class Setting:
 
     __slots__ = ("env", "help", "key", "parse")
 
-    def __init__(self, key: str, parse: Callable[[str], object], help: str,
-                 env: str | None = None) -> None:
+    def __init__(
+        self, key: str, parse: Callable[[str], object], help: str, env: str | None = None
+    ) -> None:
         self.key = key
         self.parse = parse
         self.help = help
@@ -92,31 +93,65 @@ class Settings:
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("root", _text, "the talk root (else --root, $TALKROOM_ROOT, nearest .talks)",
-            "TALKROOM_ROOT"),
-    Setting("moderator", _name, "the name on moderator blocks (default: your login name)",
-            "TALKROOM_MODERATOR"),
-    Setting("poll_interval", _seconds, "seconds between polls of a network talk root",
-            "TALKROOM_POLL_INTERVAL"),
-    Setting("rescan_interval", _seconds,
-            "seconds between forced re-reads of recently active files", "TALKROOM_RESCAN_INTERVAL"),
-    Setting("heartbeat_interval", _seconds, "seconds between watcher heartbeats",
-            "TALKROOM_HEARTBEAT_INTERVAL"),
-    Setting("stale_lock_seconds", _seconds,
-            "a write lock unchanged this long is broken as stale", "TALKROOM_STALE_LOCK_SECONDS"),
-    Setting("waiting_threshold", _seconds,
-            "seconds `next` may wait before the console flags the conversation",
-            "TALKROOM_WAITING_THRESHOLD"),
-    Setting("deferred_threshold", _seconds,
-            "seconds a delivery may stay deferred before it is flagged",
-            "TALKROOM_DEFERRED_THRESHOLD"),
+    Setting(
+        "root",
+        _text,
+        "the talk root (else --root, $TALKROOM_ROOT, nearest .talks)",
+        "TALKROOM_ROOT",
+    ),
+    Setting(
+        "moderator",
+        _name,
+        "the name on moderator blocks (default: your login name)",
+        "TALKROOM_MODERATOR",
+    ),
+    Setting(
+        "poll_interval",
+        _seconds,
+        "seconds between polls of a network talk root",
+        "TALKROOM_POLL_INTERVAL",
+    ),
+    Setting(
+        "rescan_interval",
+        _seconds,
+        "seconds between forced re-reads of recently active files",
+        "TALKROOM_RESCAN_INTERVAL",
+    ),
+    Setting(
+        "heartbeat_interval",
+        _seconds,
+        "seconds between watcher heartbeats",
+        "TALKROOM_HEARTBEAT_INTERVAL",
+    ),
+    Setting(
+        "stale_lock_seconds",
+        _seconds,
+        "a write lock unchanged this long is broken as stale",
+        "TALKROOM_STALE_LOCK_SECONDS",
+    ),
+    Setting(
+        "waiting_threshold",
+        _seconds,
+        "seconds `next` may wait before the console flags the conversation",
+        "TALKROOM_WAITING_THRESHOLD",
+    ),
+    Setting(
+        "deferred_threshold",
+        _seconds,
+        "seconds a delivery may stay deferred before it is flagged",
+        "TALKROOM_DEFERRED_THRESHOLD",
+    ),
     Setting("bell", _bool, "ring the terminal bell when something needs you", "TALKROOM_BELL"),
-    Setting("desktop_notifications", _bool, "use notify-send where it exists",
-            "TALKROOM_DESKTOP_NOTIFICATIONS"),
-    Setting("notify_throttle", _seconds,
-            "seconds between two notifications about one conversation"),
-    Setting("theme", _text, "the console's theme (textual-dark, textual-light)",
-            "TALKROOM_THEME"),
+    Setting(
+        "desktop_notifications",
+        _bool,
+        "use notify-send where it exists",
+        "TALKROOM_DESKTOP_NOTIFICATIONS",
+    ),
+    Setting(
+        "notify_throttle", _seconds, "seconds between two notifications about one conversation"
+    ),
+    Setting("theme", _text, "the console's theme (textual-dark, textual-light)", "TALKROOM_THEME"),
     Setting("profiles", _profiles, "agent profile overrides: {claude: {submit_delay: 0.8}, ...}"),
 )
 BY_KEY = {s.key: s for s in SETTINGS}
@@ -125,8 +160,14 @@ BY_KEY = {s.key: s for s in SETTINGS}
 class Config:
     """Effective settings and where each one came from."""
 
-    def __init__(self, settings: Settings, sources: dict[str, str], path: Path,
-                 warnings: list[str], errors: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        sources: dict[str, str],
+        path: Path,
+        warnings: list[str],
+        errors: list[str] | None = None,
+    ) -> None:
         self.settings = settings
         self.sources = sources
         self.path = path
@@ -159,18 +200,21 @@ def read_file(path: Path) -> dict[str, object]:
         try:
             data = load_yaml(text)
         except Unreadable as exc:
-            raise BadInput(f"config file {path}: {exc.message}; "
-                           "fix it ('talkroom config --edit')") from None
+            raise BadInput(
+                f"config file {path}: {exc.message}; fix it ('talkroom config --edit')"
+            ) from None
     if data in (None, ""):
         return {}
     if not isinstance(data, dict):
-        raise BadInput(f"config file {path}: expected 'key: value' lines; "
-                       "fix it ('talkroom config --edit')")
+        raise BadInput(
+            f"config file {path}: expected 'key: value' lines; fix it ('talkroom config --edit')"
+        )
     return data
 
 
-def load(path: Path | None = None, env: Mapping[str, str] | None = None,
-         lenient: bool = False) -> Config:
+def load(
+    path: Path | None = None, env: Mapping[str, str] | None = None, lenient: bool = False
+) -> Config:
     """Defaults, then the file, then environment variables; unknown keys become warnings.
 
     A bad value raises BadInput, or with `lenient` (for `doctor`) becomes an error and the
@@ -191,14 +235,31 @@ def load(path: Path | None = None, env: Mapping[str, str] | None = None,
     sources = {s.key: "default" for s in SETTINGS}
     warnings = [
         f"{path}: unknown key {key!r} (known: {', '.join(BY_KEY)}); remove or rename it"
-        for key in raw if key not in BY_KEY
+        for key in raw
+        if key not in BY_KEY
     ]
     for setting in SETTINGS:
-        found = [(raw[setting.key], f"config file {path}", f"file {path}",
-                  "fix it in the file ('talkroom config --edit')")] if setting.key in raw else []
+        found = (
+            [
+                (
+                    raw[setting.key],
+                    f"config file {path}",
+                    f"file {path}",
+                    "fix it in the file ('talkroom config --edit')",
+                )
+            ]
+            if setting.key in raw
+            else []
+        )
         if setting.env and env.get(setting.env):
-            found.append((env[setting.env], f"${setting.env}", f"${setting.env}",
-                          "fix or unset the variable"))
+            found.append(
+                (
+                    env[setting.env],
+                    f"${setting.env}",
+                    f"${setting.env}",
+                    "fix or unset the variable",
+                )
+            )
         for value, where, source, fix in found:
             try:
                 setattr(settings, setting.key, _parse(setting, value))
@@ -234,8 +295,12 @@ def template() -> str:
         env = f" (${setting.env})" if setting.env else ""
         lines.append(f"# {setting.help}{env}")
         if setting.key == "profiles":
-            lines += ["# profiles:", "#   codex:", "#     submit_delay: 0.8",
-                      "#     busy_markers: [esc to interrupt]"]
+            lines += [
+                "# profiles:",
+                "#   codex:",
+                "#     submit_delay: 0.8",
+                "#     busy_markers: [esc to interrupt]",
+            ]
         elif setting.default is None:
             lines.append(f"# {setting.key}:")
         else:

@@ -47,13 +47,17 @@ def _kind(mode: int) -> str:
 
 def refusal(path: Path | str, mode: int, wanted: str = "a file") -> LinkRefused:
     """The one-line error for `path` being something other than `wanted`."""
-    return LinkRefused(f"{path} is {_kind(mode)}, not {wanted}; talkroom never follows links "
-                       "or opens special files in the talk root: remove it")
+    return LinkRefused(
+        f"{path} is {_kind(mode)}, not {wanted}; talkroom never follows links "
+        "or opens special files in the talk root: remove it"
+    )
 
 
 def _not_regular(mode: int) -> Unreadable:
-    return Unreadable(f"it is {_kind(mode)}, not a regular file (talkroom never follows "
-                      "links or opens special files in the talk root); remove it")
+    return Unreadable(
+        f"it is {_kind(mode)}, not a regular file (talkroom never follows "
+        "links or opens special files in the talk root); remove it"
+    )
 
 
 def size_text(n: int) -> str:
@@ -75,8 +79,9 @@ def read_capped(path: Path | str, cap: int, *, what: str = "the file") -> bytes:
     finally:
         os.close(fd)
     if size > cap or len(data) > cap:
-        raise Unreadable(f"{what} is {max(size, len(data))} bytes; the limit is "
-                         f"{size_text(cap)}: move it away")
+        raise Unreadable(
+            f"{what} is {max(size, len(data))} bytes; the limit is {size_text(cap)}: move it away"
+        )
     return data
 
 
@@ -127,8 +132,9 @@ def _read_all(fd: int, limit: int) -> bytes:
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
-def read_new_lines(path: Path | str, offset: int, inode: int | None,
-                   cap: int) -> tuple[bytes, int, int]:
+def read_new_lines(
+    path: Path | str, offset: int, inode: int | None, cap: int
+) -> tuple[bytes, int, int]:
     """The whole lines appended to a log since `offset` (of the file whose inode was
     `inode`): at most the newest `cap` bytes of them, so a sparse 3 GiB file costs no more
     than `cap`. Returns (lines, the offset to ask for next time, the inode). A file that
@@ -231,8 +237,7 @@ class Folder:
     def open(self, name: str, flags: int, mode: int = 0o644) -> int:
         """os.open of `name` in this folder, never following a link."""
         try:
-            return os.open(self._name(name), flags | NOFOLLOW | _CLOEXEC, mode,
-                           **self._where(name))  # type: ignore[arg-type]
+            return os.open(self._name(name), flags | NOFOLLOW | _CLOEXEC, mode, **self._where(name))  # type: ignore[arg-type]
         except OSError as exc:
             if exc.errno != errno.ELOOP:
                 raise
@@ -348,11 +353,11 @@ def write_all(fd: int, data: bytes) -> None:
     """os.write until every byte is written."""
     view = memoryview(data)
     while view:
-        view = view[os.write(fd, view):]
+        view = view[os.write(fd, view) :]
 
 
 def folder_of(path: Path, depth: int, *, create: bool = False) -> Folder:
     """The folder holding `path`, its last `depth` components opened without following
     links (1 for `conversations/<id>.md`, 2 for `hosts/<host>/<file>`)."""
-    parts = path.parent.parts[len(path.parent.parts) - depth:]
+    parts = path.parent.parts[len(path.parent.parts) - depth :]
     return Folder(path.parents[depth], *parts, create=create)

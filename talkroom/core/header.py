@@ -122,14 +122,14 @@ def _strict_loader() -> type:
             if isinstance(event, yaml.AliasEvent):
                 # The stubs allow libyaml's Mark here; this pure-Python loader makes yaml's.
                 mark = event.start_mark
-                raise yaml.MarkedYAMLError(None, None, "aliases are not allowed",
-                                           mark)  # type: ignore[arg-type]
+                raise yaml.MarkedYAMLError(None, None, "aliases are not allowed", mark)  # type: ignore[arg-type]
             if getattr(event, "anchor", None):
                 raise yaml.MarkedYAMLError(None, None, "anchors are not allowed", event.start_mark)
             return super().compose_node(parent, index)
 
-        def construct_mapping(self, node: yaml.MappingNode,
-                              deep: bool = False) -> dict[Hashable, Any]:
+        def construct_mapping(
+            self, node: yaml.MappingNode, deep: bool = False
+        ) -> dict[Hashable, Any]:
             seen: set[str] = set()
             for key_node, _ in node.value:
                 if not isinstance(key_node, yaml.ScalarNode):

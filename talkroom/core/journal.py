@@ -71,13 +71,18 @@ class Journal:
 
     def render(self) -> bytes:
         """The file's bytes."""
-        parts = [f"talkroom-journal 1 revision={self.revision} sha256={self.sha} "
-                 f"lost={len(self.lost)}\n".encode()]
+        parts = [
+            f"talkroom-journal 1 revision={self.revision} sha256={self.sha} "
+            f"lost={len(self.lost)}\n".encode()
+        ]
         for entry in self.kept:
             parts += [f"kept {entry.block_id} {len(entry.text)}\n".encode(), entry.text, b"\n"]
         for entry in self.lost:
-            parts += [f"lost {entry.block_id} {entry.noticed or 0:.0f} {len(entry.text)}\n"
-                      .encode(), entry.text, b"\n"]
+            parts += [
+                f"lost {entry.block_id} {entry.noticed or 0:.0f} {len(entry.text)}\n".encode(),
+                entry.text,
+                b"\n",
+            ]
         return b"".join(parts)
 
 
@@ -89,8 +94,7 @@ def parse(data: bytes) -> Journal | None:
         return None
     fields = dict(w.split("=", 1) for w in words[2:] if "=" in w)
     revision = fields.get("revision", "")
-    journal = Journal(int(revision) if revision.isdigit() else 0, fields.get("sha256", ""),
-                      [], [])
+    journal = Journal(int(revision) if revision.isdigit() else 0, fields.get("sha256", ""), [], [])
     at = 0
     while at < len(rest):
         line_end = rest.find(b"\n", at)
@@ -100,7 +104,7 @@ def parse(data: bytes) -> Journal | None:
         if not record or not record[-1].isdigit():
             break
         size = int(record[-1])
-        text = rest[line_end + 1: line_end + 1 + size]
+        text = rest[line_end + 1 : line_end + 1 + size]
         if len(text) != size:
             break
         if record[0] == "kept" and len(record) == 3:
@@ -129,8 +133,7 @@ def load_for_write(conv: Conversation) -> Journal | None:
         head = read_head(journal_path(conv.path), 256).split(b"\n", 1)[0]
     except (OSError, Unreadable):
         return None
-    words = dict(w.split("=", 1) for w in head.decode("ascii", "replace").split()[2:]
-                 if "=" in w)
+    words = dict(w.split("=", 1) for w in head.decode("ascii", "replace").split()[2:] if "=" in w)
     if words.get("lost", "") == "0" and words.get("sha256") == conv.sha:
         return None
     return load(conv.path)
@@ -164,13 +167,17 @@ def vanished(journal: Journal | None, conv: Conversation, noticed: float) -> lis
     out = [e for e in journal.lost if e.block_id not in present]
     if journal.sha != conv.sha:
         known = {e.block_id for e in out}
-        out += [Entry(e.block_id, e.text, noticed) for e in journal.kept
-                if e.block_id not in present and e.block_id not in known]
+        out += [
+            Entry(e.block_id, e.text, noticed)
+            for e in journal.kept
+            if e.block_id not in present and e.block_id not in known
+        ]
     return out
 
 
-def after_commit(journal: Journal | None, before: Conversation | None, new: Conversation,
-                 data: bytes, now: float) -> tuple[Journal, list[Entry]]:
+def after_commit(
+    journal: Journal | None, before: Conversation | None, new: Conversation, data: bytes, now: float
+) -> tuple[Journal, list[Entry]]:
     """The journal for a file just committed from `before`; and the blocks found lost
     on the way (committed earlier, missing from `before`)."""
     from talkroom.core.codec import render_block, trailer_sha
@@ -217,9 +224,14 @@ def shown(entries: list[Entry], now: float) -> list[Entry]:
 def describe(entry: Entry, path: Path) -> str:
     """`a committed block (Reply -- beta @ ...) is no longer in the file ...; its text is
     kept in <journal>` (or says plainly that its text could not be kept)."""
-    where = (f"its text is kept in {journal_path(path)}" if entry.text else
-             f"its text could not be kept (over the journal's {TEXT_BUDGET >> 20} MiB); "
-             "the agent that wrote it may have it")
+    where = (
+        f"its text is kept in {journal_path(path)}"
+        if entry.text
+        else f"its text could not be kept (over the journal's {TEXT_BUDGET >> 20} MiB); "
+        "the agent that wrote it may have it"
+    )
     heading = entry.heading() or entry.block_id
-    return (f"a committed block ({heading}) is no longer in the file (replaced outside "
-            f"talkroom, e.g. by an editor); {where}")
+    return (
+        f"a committed block ({heading}) is no longer in the file (replaced outside "
+        f"talkroom, e.g. by an editor); {where}"
+    )

@@ -60,11 +60,14 @@ def parse_latest(data: bytes, conv_id: str) -> Conversation | None:
         return None
     first_at = rest + first.start()
     first_line = data.count(b"\n", 0, first_at) + 1
-    blocks = parse_blocks(data[cut:limit].decode("utf-8", "surrogateescape"),
-                          first_line + data.count(b"\n", first_at, cut))
+    blocks = parse_blocks(
+        data[cut:limit].decode("utf-8", "surrogateescape"),
+        first_line + data.count(b"\n", first_at, cut),
+    )
     earlier = int(turns) - sum(1 for b in blocks if b.is_turn)
-    conv = Conversation(conv_id, header, blocks,
-                        data[rest:first_at].decode("utf-8", "surrogateescape"))
+    conv = Conversation(
+        conv_id, header, blocks, data[rest:first_at].decode("utf-8", "surrogateescape")
+    )
     conv.unparsed = (data[first_at:cut], first_line, earlier)
     conv.sha = sha
     conv.trailer_ok = True

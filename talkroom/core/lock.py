@@ -38,8 +38,14 @@ from talkroom.core.stale import (
 DEFAULT_TIMEOUT = 10.0
 # A rename onto a held lock: a folder with a file in it, an older talkroom's lock file,
 # or (sshfs, SMB) a generic refusal.
-_HELD_ERRNOS = (errno.EEXIST, errno.ENOTEMPTY, errno.ENOTDIR, errno.EISDIR, errno.EPERM,
-                errno.EACCES)
+_HELD_ERRNOS = (
+    errno.EEXIST,
+    errno.ENOTEMPTY,
+    errno.ENOTDIR,
+    errno.EISDIR,
+    errno.EPERM,
+    errno.EACCES,
+)
 
 
 class LockTimeout(StoreError):
@@ -59,8 +65,11 @@ def _held_message(path: Path, folder: Folder, name: str) -> str:
     holder = read_holder(folder.path / name)
     who = f"by {holder}" if holder else "by a writer that has not said who it is"
     rest = stale_in(folder, name)
-    left = "" if rest is None else \
-        f"; if it stands unchanged it is broken as stale in {max(rest, 0):.0f} s"
+    left = (
+        ""
+        if rest is None
+        else f"; if it stands unchanged it is broken as stale in {max(rest, 0):.0f} s"
+    )
     return f"{path.name} is locked {who} ({folder.path / name}){left}; try again"
 
 
@@ -71,8 +80,14 @@ class FileLock:
     `conversations/<id>.md`, 2 for `hosts/<host>/<file>`.
     """
 
-    def __init__(self, path: Path, host: str, timeout: float = DEFAULT_TIMEOUT,
-                 depth: int = 1, create_folders: bool = False) -> None:
+    def __init__(
+        self,
+        path: Path,
+        host: str,
+        timeout: float = DEFAULT_TIMEOUT,
+        depth: int = 1,
+        create_folders: bool = False,
+    ) -> None:
         self.path = path
         self.lock = lock_path_for(path)
         self.host = host
@@ -167,8 +182,10 @@ class FileLock:
                 self.committed = done
         except FileNotFoundError:
             self.lost = True
-            raise LockLost(f"the lock on {self.path.name} was broken while this writer "
-                           "was stopped; nothing of it was written") from None
+            raise LockLost(
+                f"the lock on {self.path.name} was broken while this writer "
+                "was stopped; nothing of it was written"
+            ) from None
         except OSError as exc:
             try:
                 self.folder.unlink(new)
@@ -186,8 +203,10 @@ class FileLock:
             top, mine = self.folder.lstat(self.lock.name), self.folder.lstat(self._mine)
         except OSError:
             raise FileNotFoundError(self._mine) from None
-        if not (stat.S_ISDIR(top.st_mode) and stat.S_ISDIR(mine.st_mode)) or \
-                (mine.st_dev, mine.st_ino) != self._own_id:
+        if (
+            not (stat.S_ISDIR(top.st_mode) and stat.S_ISDIR(mine.st_mode))
+            or (mine.st_dev, mine.st_ino) != self._own_id
+        ):
             raise FileNotFoundError(self._mine)
 
     def remove(self, target: str) -> None:
@@ -202,8 +221,10 @@ class FileLock:
             self._gone.append(gone)
         except FileNotFoundError:
             self.lost = True
-            raise LockLost(f"the lock on {self.path.name} was broken while this writer was "
-                           "stopped; the file was left where it is") from None
+            raise LockLost(
+                f"the lock on {self.path.name} was broken while this writer was "
+                "stopped; the file was left where it is"
+            ) from None
         except OSError as exc:
             raise io_error(exc, self.path) from None
         self.folder.fsync()

@@ -37,7 +37,7 @@ def _stat_fields(pid: int) -> list[bytes]:
     except OSError:
         return []
     # The command name (field 2) may hold spaces and parentheses: split after the last ')'.
-    return data[data.rfind(b")") + 2:].split()
+    return data[data.rfind(b")") + 2 :].split()
 
 
 def start_time(pid: int) -> str:

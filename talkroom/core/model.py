@@ -30,8 +30,19 @@ class Block:
     """
 
     __slots__ = (
-        "action", "at", "author", "block_id", "body", "budget", "changes", "kind", "lazy",
-        "line", "next", "raw", "turn",
+        "action",
+        "at",
+        "author",
+        "block_id",
+        "body",
+        "budget",
+        "changes",
+        "kind",
+        "lazy",
+        "line",
+        "next",
+        "raw",
+        "turn",
     )
 
     def __init__(
@@ -64,8 +75,9 @@ class Block:
         self.lazy = False
 
     @classmethod
-    def from_file(cls, kind: str, author: str, at: str, block_id: str | None, raw: str,
-                  line: int) -> Block:
+    def from_file(
+        cls, kind: str, author: str, at: str, block_id: str | None, raw: str, line: int
+    ) -> Block:
         """A block of a file whose details are parsed from `raw` when first needed."""
         block = cls.__new__(cls)
         block.kind, block.author, block.at, block.block_id = kind, author, at, block_id
@@ -155,9 +167,11 @@ class Conversation:
         if any(b.block_id == block_id for b in self._blocks):
             return True
         # The id's text missing from the earlier blocks' text settles it without a parse.
-        return (self.unparsed is not None
-                and f"<!-- {block_id} -->".encode() in self.unparsed[0]
-                and block_id in self.block_ids)
+        return (
+            self.unparsed is not None
+            and f"<!-- {block_id} -->".encode() in self.unparsed[0]
+            and block_id in self.block_ids
+        )
 
     def evolve(self, header: dict[str, str], block: Block) -> Conversation:
         """A new conversation with `header` and `block` appended; self is left untouched."""

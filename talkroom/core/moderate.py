@@ -70,8 +70,9 @@ class Action:
 
     __slots__ = ("apply", "check")
 
-    def __init__(self, check: Callable[[Request], str],
-                 apply: Callable[[Edit, Request], None]) -> None:
+    def __init__(
+        self, check: Callable[[Request], str], apply: Callable[[Edit, Request], None]
+    ) -> None:
         self.check = check
         self.apply = apply
 
@@ -166,8 +167,9 @@ def _extend(edit: Edit, request: Request) -> None:
     assert request.by is not None
     budget = conv.max_turns + request.by
     if budget <= conv.turns:
-        raise Refused(f"a budget of {budget} does not exceed the {conv.turns} turns taken; "
-                      "extend by more")
+        raise Refused(
+            f"a budget of {budget} does not exceed the {conv.turns} turns taken; extend by more"
+        )
     edit.changes.append(("max turns", str(conv.max_turns), str(budget)))
     edit.header["max turns"] = str(budget)
 
@@ -177,8 +179,7 @@ def _nudge(edit: Edit, request: Request) -> None:
     if conv.status != IN_PROGRESS:
         raise Refused(f"{conv.id} is {conv.status}; only a live conversation is nudged")
     if not conv.agents_next:
-        raise Refused(f"next in {conv.id} is {join_names(conv.next)}: there is no agent to "
-                      "nudge")
+        raise Refused(f"next in {conv.id} is {join_names(conv.next)}: there is no agent to nudge")
     edit.names = conv.next
 
 
@@ -194,9 +195,17 @@ ACTIONS: dict[str, Action] = {
 }
 
 
-def plan_moderate(root: Root, conv_id: str, action: str, *, moderator: str,
-                next_: list[str] | None = None, body: str = "", by: int | None = None,
-                now: float | None = None) -> Plan:
+def plan_moderate(
+    root: Root,
+    conv_id: str,
+    action: str,
+    *,
+    moderator: str,
+    next_: list[str] | None = None,
+    body: str = "",
+    by: int | None = None,
+    now: float | None = None,
+) -> Plan:
     """Plan one of `ACTIONS` by `moderator`; bad input is refused here, before any lock."""
     found = ACTIONS.get(action)
     if found is None:
@@ -212,8 +221,16 @@ def plan_moderate(root: Root, conv_id: str, action: str, *, moderator: str,
     def change(current: Conversation | None) -> Conversation:
         edit = Edit(require(current))
         found.apply(edit, request)
-        block = Block("Moderator", moderator, at, text, block_id, action=action,
-                      changes=edit.changes, next=edit.names)
+        block = Block(
+            "Moderator",
+            moderator,
+            at,
+            text,
+            block_id,
+            action=action,
+            changes=edit.changes,
+            next=edit.names,
+        )
         return edit.conv.evolve(stamp(edit.conv, edit.header, at, edit.conv.turns), block)
 
     return Plan(path, block_id, change)

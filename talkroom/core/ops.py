@@ -35,9 +35,13 @@ class Plan:
 
     __slots__ = ("block_id", "change", "create", "notes", "path")
 
-    def __init__(self, path: Path, block_id: str,
-                 change: Callable[[Conversation | None], Conversation],
-                 create: bool = False) -> None:
+    def __init__(
+        self,
+        path: Path,
+        block_id: str,
+        change: Callable[[Conversation | None], Conversation],
+        create: bool = False,
+    ) -> None:
         self.path = path
         self.block_id = block_id
         self.change = change
@@ -50,8 +54,13 @@ class Outcome:
 
     __slots__ = ("broken", "conv", "lost", "notes")
 
-    def __init__(self, conv: Conversation, notes: list[str], broken: list[Path],
-                 lost: list[journal.Entry] | None = None) -> None:
+    def __init__(
+        self,
+        conv: Conversation,
+        notes: list[str],
+        broken: list[Path],
+        lost: list[journal.Entry] | None = None,
+    ) -> None:
         self.conv = conv
         self.notes = notes
         self.broken = broken  # stale locks renamed aside on the way
@@ -69,8 +78,16 @@ def run(plan: Plan, host: str) -> Outcome:
     """Apply a plan through the one write path."""
     broken: list[Path] = []
     lost: list[journal.Entry] = []
-    conv = store.write(plan.path, plan.block_id, plan.change, host=host, create=plan.create,
-                       broken=broken, lost=lost, notes=plan.notes)
+    conv = store.write(
+        plan.path,
+        plan.block_id,
+        plan.change,
+        host=host,
+        create=plan.create,
+        broken=broken,
+        lost=lost,
+        notes=plan.notes,
+    )
     return Outcome(conv, plan.notes, broken, lost)
 
 
@@ -125,13 +142,24 @@ def resolution_text(text: str) -> str:
 
 def resolve_next(conv: Conversation, names: list[str], writer: str) -> list[str]:
     """Expand 'all' and check every name is a participant or the moderator (else refuse)."""
-    return expand_next(conv.participants, names, writer,
-                       lambda item: f"{item!r} is not a participant of {conv.id} (participants: "
-                                    f"{join_names(conv.participants)}); name one of them")
+    return expand_next(
+        conv.participants,
+        names,
+        writer,
+        lambda item: (
+            f"{item!r} is not a participant of {conv.id} (participants: "
+            f"{join_names(conv.participants)}); name one of them"
+        ),
+    )
 
 
-def expand_next(participants: list[str], names: list[str], writer: str,
-                refusal: Callable[[str], str], moderator: bool = True) -> list[str]:
+def expand_next(
+    participants: list[str],
+    names: list[str],
+    writer: str,
+    refusal: Callable[[str], str],
+    moderator: bool = True,
+) -> list[str]:
     """`names` with 'all' expanded to everyone but `writer`, without repeats; a name that is
     not a participant (nor, with `moderator`, the moderator) is refused with `refusal`."""
     out: list[str] = []
@@ -218,18 +246,27 @@ def plan_open(
     if not 2 <= budget <= MAX_MAX_TURNS:
         raise BadInput(f"--max-turns must be between 2 and {MAX_MAX_TURNS}, got {budget}")
     expanded = expand_next(
-        participants, next_ or [n for n in participants if n != opener][:1], opener,
-        lambda item: f"the first --next {item!r} is not a participant "
-                     f"({join_names(participants)}); name one of them", moderator=False)
+        participants,
+        next_ or [n for n in participants if n != opener][:1],
+        opener,
+        lambda item: (
+            f"the first --next {item!r} is not a participant "
+            f"({join_names(participants)}); name one of them"
+        ),
+        moderator=False,
+    )
     body = check_body(body, required=False)
     if waiting_limit is not None:
         seconds = clock.parse_duration(waiting_limit)
         if seconds is None or seconds <= 0:
-            raise BadInput(f"--waiting-limit {waiting_limit!r} is not a duration; "
-                           "write 600, 90s, 10m or 2h")
+            raise BadInput(
+                f"--waiting-limit {waiting_limit!r} is not a duration; write 600, 90s, 10m or 2h"
+            )
         if seconds > MAX_WAITING_LIMIT:
-            raise BadInput(f"--waiting-limit {waiting_limit!r} is over 7 days; give 168h or "
-                           "less (pause the conversation to stop it waiting)")
+            raise BadInput(
+                f"--waiting-limit {waiting_limit!r} is over 7 days; give 168h or "
+                "less (pause the conversation to stop it waiting)"
+            )
     ts = clock.now() if now is None else now
     at = clock.iso(ts)
     author = (moderator or MODERATOR) if opener == MODERATOR else opener
@@ -251,12 +288,14 @@ def plan_open(
         if waiting_limit is not None:
             # Read by the console: how long `next` may wait before it is flagged.
             header["waiting limit"] = waiting_limit.strip()
-        block = Block("Opening", author, at, body, block_id, turn=1, budget=budget,
-                      next=list(expanded))
+        block = Block(
+            "Opening", author, at, body, block_id, turn=1, budget=budget, next=list(expanded)
+        )
         return Conversation("", header, [block])
 
-    return Plan(root.conversations / f"{new_conversation_id(topic, ts)}.md", block_id, change,
-                create=True)
+    return Plan(
+        root.conversations / f"{new_conversation_id(topic, ts)}.md", block_id, change, create=True
+    )
 
 
 def open_conversation(root: Root, plan: Plan, host: str) -> Outcome:
@@ -265,7 +304,8 @@ def open_conversation(root: Root, plan: Plan, host: str) -> Outcome:
         raise BadInput(
             f"no talk root is chosen (no --root, $TALKROOM_ROOT or config root, and no .talks "
             f"folder at or above {root.path.parent}); choose one that every agent shares: "
-            "--root ~/talks, or 'root: ~/talks' in 'talkroom config --edit'")
+            "--root ~/talks, or 'root: ~/talks' in 'talkroom config --edit'"
+        )
     try:
         root.conversations.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -302,8 +342,10 @@ def plan_reply(
     if next_ is None and resolution is None:
         raise BadInput("say who speaks next with --next NAME[,NAME] (or 'moderator', 'all')")
     if next_ is not None and set(next_) == {author}:
-        raise BadInput(f"--next names only you ({author}): a reply passes the turn on; name "
-                       "another participant, 'moderator' or 'all'")
+        raise BadInput(
+            f"--next names only you ({author}): a reply passes the turn on; name "
+            "another participant, 'moderator' or 'all'"
+        )
     body = check_body(body, required=True)
     ts = clock.now() if now is None else now
     at = clock.iso(ts)
@@ -344,8 +386,9 @@ def plan_reply(
                     plan.notes.append(note)
                 names = [MODERATOR]
         set_next_header(header, names)
-        block = Block("Reply", author, at, body, block_id, turn=turn, budget=conv.max_turns,
-                      next=names)
+        block = Block(
+            "Reply", author, at, body, block_id, turn=turn, budget=conv.max_turns, next=names
+        )
         return conv.evolve(stamp(conv, header, at, turn), block)
 
     plan = Plan(path, block_id, change)

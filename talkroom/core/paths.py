@@ -73,8 +73,9 @@ class Root:
         return self.conversations / f"{check_name(conv_id, 'conversation id')}.md"
 
 
-def find_root(flag: str | None = None, config_root: str | None = None,
-              cwd: Path | None = None) -> Root:
+def find_root(
+    flag: str | None = None, config_root: str | None = None, cwd: Path | None = None
+) -> Root:
     """Root selection of docs/protocol.md section 1: flag, env, config, nearest .talks, ./.talks."""
     if flag:
         return Root(_absolute(flag), "--root")
@@ -152,8 +153,10 @@ def runtime_dir() -> Path:
             pass
         if _own_private_dir(folder):
             return folder
-        raise BadInput(f"{folder} is not a private folder of yours (a link, or another "
-                       "user's); remove it so talkroom can keep its watcher lock there")
+        raise BadInput(
+            f"{folder} is not a private folder of yours (a link, or another "
+            "user's); remove it so talkroom can keep its watcher lock there"
+        )
     import tempfile  # pragma: no cover - Windows
 
     return Path(tempfile.gettempdir())

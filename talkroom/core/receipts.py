@@ -21,20 +21,50 @@ TAIL_CAP = 8 * 1024 * 1024  # read at most this much of a host's receipts at one
 ROTATE_AT = 1024 * 1024  # the current file is set aside as a dated segment past this
 _COMPACT_RE = re.compile(r"^\d{8}T\d{6}Z$")
 _SEGMENT_RE = re.compile(r"^deliveries-(\d{8}T\d{6}Z)-(\d{8}T\d{6}Z)(?:-\d+)?\.jsonl$")
-RECEIPT_KEYS = ("at", "conversation", "assignment", "revision", "target", "pane", "outcome",
-                "latency_ms")
+RECEIPT_KEYS = (
+    "at",
+    "conversation",
+    "assignment",
+    "revision",
+    "target",
+    "pane",
+    "outcome",
+    "latency_ms",
+)
 TYPING, DELIVERED, UNKNOWN, NOT_SUBMITTED = "typing", "delivered", "unknown", "not-submitted"
 
 
 class Receipt:
     """One line of deliveries.jsonl, with the host whose file it came from."""
 
-    __slots__ = ("assignment", "at", "conversation", "host", "latency_ms", "outcome", "pane",
-                 "path", "revision", "target", "typed")
+    __slots__ = (
+        "assignment",
+        "at",
+        "conversation",
+        "host",
+        "latency_ms",
+        "outcome",
+        "pane",
+        "path",
+        "revision",
+        "target",
+        "typed",
+    )
 
-    def __init__(self, host: str, at: str, conversation: str, assignment: str, revision: int,
-                 target: str, pane: str, outcome: str, latency_ms: int | None,
-                 typed: bool | None = None, path: str | None = None) -> None:
+    def __init__(
+        self,
+        host: str,
+        at: str,
+        conversation: str,
+        assignment: str,
+        revision: int,
+        target: str,
+        pane: str,
+        outcome: str,
+        latency_ms: int | None,
+        typed: bool | None = None,
+        path: str | None = None,
+    ) -> None:
         self.host = host
         self.at = at
         self.conversation = conversation
@@ -65,12 +95,19 @@ class Receipt:
         try:
             latency = data.get("latency_ms")
             typed, path = data.get("typed"), data.get("path")
-            return cls(host, str(data["at"]), str(data["conversation"]),
-                       str(data["assignment"]), int(str(data.get("revision", 0))),
-                       str(data["target"]), str(data.get("pane", "")), str(data["outcome"]),
-                       int(str(latency)) if latency is not None else None,
-                       typed if isinstance(typed, bool) else None,
-                       path if path in ("typed", "inbox", "queue") else None)
+            return cls(
+                host,
+                str(data["at"]),
+                str(data["conversation"]),
+                str(data["assignment"]),
+                int(str(data.get("revision", 0))),
+                str(data["target"]),
+                str(data.get("pane", "")),
+                str(data["outcome"]),
+                int(str(latency)) if latency is not None else None,
+                typed if isinstance(typed, bool) else None,
+                path if path in ("typed", "inbox", "queue") else None,
+            )
         except (KeyError, ValueError):
             return None
 
@@ -151,8 +188,9 @@ def segments(folder: Path) -> list[tuple[str, str, Path]]:
         names = os.listdir(folder)
     except OSError:
         return []
-    found = [(m.group(1), m.group(2), folder / name) for name in names
-             if (m := _SEGMENT_RE.match(name))]
+    found = [
+        (m.group(1), m.group(2), folder / name) for name in names if (m := _SEGMENT_RE.match(name))
+    ]
     return sorted(found)
 
 

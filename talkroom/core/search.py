@@ -15,8 +15,13 @@ class Hit:
 
     __slots__ = ("author", "block", "conv_id", "field", "snippet", "topic", "turn")
 
-    def __init__(self, conv: Conversation, field: str, snippet: str, block: int | None = None,
-                 ) -> None:
+    def __init__(
+        self,
+        conv: Conversation,
+        field: str,
+        snippet: str,
+        block: int | None = None,
+    ) -> None:
         self.conv_id = conv.id
         self.topic = conv.topic
         self.field = field  # topic, participants, resolution or body
@@ -28,9 +33,15 @@ class Hit:
 
     def to_json(self) -> dict[str, object]:
         """The hit as `talkroom search --json` prints it."""
-        return {"conversation": self.conv_id, "topic": self.topic, "field": self.field,
-                "turn": self.turn, "block": self.block, "author": self.author,
-                "snippet": self.snippet}
+        return {
+            "conversation": self.conv_id,
+            "topic": self.topic,
+            "field": self.field,
+            "turn": self.turn,
+            "block": self.block,
+            "author": self.author,
+            "snippet": self.snippet,
+        }
 
 
 def snippet(text: str, lowered: str, word: str) -> str:
@@ -55,14 +66,24 @@ class Index:
         cached = self._cache.get(conv.id)
         if cached is not None and cached[:2] == key:
             return cached[2]
-        texts = [conv.topic.lower(), " ".join(conv.participants).lower(),
-                 (conv.resolution or "").lower(), *(b.body.lower() for b in conv.blocks)]
+        texts = [
+            conv.topic.lower(),
+            " ".join(conv.participants).lower(),
+            (conv.resolution or "").lower(),
+            *(b.body.lower() for b in conv.blocks),
+        ]
         self._cache[conv.id] = (*key, texts)
         return texts
 
 
-def search(convs: Iterable[Conversation], query: str, *, status: str | None = None,
-           participant: str | None = None, index: Index | None = None) -> list[Hit]:
+def search(
+    convs: Iterable[Conversation],
+    query: str,
+    *,
+    status: str | None = None,
+    participant: str | None = None,
+    index: Index | None = None,
+) -> list[Hit]:
     """Conversations whose topic, participants, resolution or a body holds every word of
     `query` (case-insensitive); one hit per matching field, newest conversations first."""
     words = query.lower().split()
@@ -82,11 +103,11 @@ def search(convs: Iterable[Conversation], query: str, *, status: str | None = No
             if i == 0:
                 hits.append(Hit(conv, "topic", snippet(conv.topic, lowered, words[0])))
             elif i == 1:
-                hits.append(Hit(conv, "participants", sanitise_line(", ".join(
-                    conv.participants))))
+                hits.append(Hit(conv, "participants", sanitise_line(", ".join(conv.participants))))
             elif i == 2:
-                hits.append(Hit(conv, "resolution",
-                                snippet(conv.resolution or "", lowered, words[0])))
+                hits.append(
+                    Hit(conv, "resolution", snippet(conv.resolution or "", lowered, words[0]))
+                )
             else:
                 body = conv.blocks[i - 3].body
                 hits.append(Hit(conv, "body", snippet(body, lowered, words[0]), i - 3))

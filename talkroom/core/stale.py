@@ -54,8 +54,9 @@ class Holder:
 
     __slots__ = ("at", "host", "machine", "nonce", "pid", "start")
 
-    def __init__(self, host: str, pid: int, at: str, machine: str = "", start: str = "",
-                 nonce: str = "") -> None:
+    def __init__(
+        self, host: str, pid: int, at: str, machine: str = "", start: str = "", nonce: str = ""
+    ) -> None:
         self.host = host
         self.pid = pid
         self.at = at
@@ -68,8 +69,10 @@ class Holder:
 
     def line(self) -> bytes:
         """The holder line as written."""
-        return (f"talkroom-lock host={self.host} pid={self.pid} machine={self.machine or '-'} "
-                f"start={self.start or '-'} at={self.at} nonce={self.nonce}\n").encode()
+        return (
+            f"talkroom-lock host={self.host} pid={self.pid} machine={self.machine or '-'} "
+            f"start={self.start or '-'} at={self.at} nonce={self.nonce}\n"
+        ).encode()
 
     @classmethod
     def parse(cls, data: bytes) -> Holder | None:
@@ -86,8 +89,14 @@ class Holder:
             value = fields.get(key, "")
             return "" if value == "-" else value
 
-        return cls(fields.get("host", "?"), int(pid), fields.get("at", "?"), text("machine"),
-                   text("start"), text("nonce"))
+        return cls(
+            fields.get("host", "?"),
+            int(pid),
+            fields.get("at", "?"),
+            text("machine"),
+            text("start"),
+            text("nonce"),
+        )
 
     def alive(self) -> bool | None:
         """Whether the holder still runs: None when it is not on this machine."""
@@ -127,8 +136,15 @@ class BrokenLock:
 
     __slots__ = ("breaker", "broken_at", "conv_id", "holder", "junk", "name")
 
-    def __init__(self, name: str, conv_id: str, breaker: str, holder: Holder | None,
-                 broken_at: float, junk: str = "") -> None:
+    def __init__(
+        self,
+        name: str,
+        conv_id: str,
+        breaker: str,
+        holder: Holder | None,
+        broken_at: float,
+        junk: str = "",
+    ) -> None:
         self.name = name
         self.conv_id = conv_id
         self.breaker = breaker  # the host that renamed it aside
@@ -138,7 +154,9 @@ class BrokenLock:
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, BrokenLock) and (self.name, self.broken_at) == (
-            other.name, other.broken_at)
+            other.name,
+            other.broken_at,
+        )
 
     def __hash__(self) -> int:
         return hash(self.name)
@@ -165,8 +183,14 @@ def read_broken(path: Path) -> BrokenLock | None:
         from talkroom.core.files import refusal
 
         junk = refusal(path, st.st_mode).message.split(" is ", 1)[1].split(",", 1)[0]
-    return BrokenLock(path.name, parts[0][1:-3], parts[1].split(".", 1)[0],
-                      read_holder(path) if not junk else None, st.st_ctime, junk)
+    return BrokenLock(
+        path.name,
+        parts[0][1:-3],
+        parts[1].split(".", 1)[0],
+        read_holder(path) if not junk else None,
+        st.st_ctime,
+        junk,
+    )
 
 
 def _signature(folder: Folder, name: str) -> tuple[tuple[object, ...], float] | None:

@@ -32,7 +32,8 @@ def conversation_files(directory: Path) -> list[Path]:
     except OSError as exc:
         raise io_error(exc, directory, "list") from None
     return [
-        Path(entry.path) for entry in entries
+        Path(entry.path)
+        for entry in entries
         if entry.name.endswith(".md") and NAME_RE.match(entry.name[:-3])
     ]
 
@@ -47,8 +48,14 @@ class Snapshot:
 
     __slots__ = ("conv", "error", "missing", "path", "pending")
 
-    def __init__(self, path: Path, conv: Conversation | None = None, error: str | None = None,
-                 pending: bool = False, missing: bool = False) -> None:
+    def __init__(
+        self,
+        path: Path,
+        conv: Conversation | None = None,
+        error: str | None = None,
+        pending: bool = False,
+        missing: bool = False,
+    ) -> None:
         self.path = path
         self.conv = conv  # the last good parse (may be older than the file)
         self.error = error  # set when the file is unreadable
@@ -124,8 +131,10 @@ class Reader:
         try:
             conv: Conversation | None = parse(data, conv_id, tail=tail)
             assert conv is not None
-            problem = None if (conv.legacy or conv.trailer_ok) else (
-                "the trailer is missing or does not match (a torn read or a hand edit)"
+            problem = (
+                None
+                if (conv.legacy or conv.trailer_ok)
+                else ("the trailer is missing or does not match (a torn read or a hand edit)")
             )
         except Unreadable as exc:
             conv, problem = None, exc.message
@@ -160,8 +169,9 @@ class Reader:
         entry.max_revision = max(entry.max_revision, conv.revision)
         return Snapshot(path, conv)
 
-    def settle_all(self, paths: list[Path], timeout: float = 5.0,
-                   tail: bool = False) -> list[Snapshot]:
+    def settle_all(
+        self, paths: list[Path], timeout: float = 5.0, tail: bool = False
+    ) -> list[Snapshot]:
         """Poll until each file is settled: verified, a hand edit, unreadable or missing.
 
         Torn reads are waited out together, so many suspicious files cost one settle time.
@@ -207,10 +217,13 @@ def not_found(path: Path) -> NotFound:
     it was archived: docs/protocol.md section 4.5)."""
     conv_id = path.name[:-3]
     if os.path.lexists(path.parent.parent / "archive" / path.name):
-        return NotFound(f"{conv_id} is archived; 'talkroom archive --restore {conv_id}' "
-                        "brings it back")
-    return NotFound(f"no conversation {conv_id!r} in {path.parent}; check the id with "
-                    "'talkroom list' and the root with --root")
+        return NotFound(
+            f"{conv_id} is archived; 'talkroom archive --restore {conv_id}' brings it back"
+        )
+    return NotFound(
+        f"no conversation {conv_id!r} in {path.parent}; check the id with "
+        "'talkroom list' and the root with --root"
+    )
 
 
 def load(path: Path) -> Conversation:
@@ -269,8 +282,15 @@ class _Again(Exception):
         self.landed = landed  # the file exists now (it was created, or is being)
 
 
-def _write_once(lock: FileLock, path: Path, block_id: str, change: Change, create: bool,
-                lost: list[journal.Entry] | None, notes: list[str] | None) -> Conversation:
+def _write_once(
+    lock: FileLock,
+    path: Path,
+    block_id: str,
+    change: Change,
+    create: bool,
+    lost: list[journal.Entry] | None,
+    notes: list[str] | None,
+) -> Conversation:
     with lock:
         current = _read_current(path, create)
         if current is not None and current.has_block(block_id):
@@ -292,9 +312,16 @@ def _write_once(lock: FileLock, path: Path, block_id: str, change: Change, creat
     return back
 
 
-def _journal(lock: FileLock, path: Path, previous: journal.Journal | None,
-             current: Conversation | None, new: Conversation, data: bytes,
-             lost: list[journal.Entry] | None, notes: list[str] | None) -> None:
+def _journal(
+    lock: FileLock,
+    path: Path,
+    previous: journal.Journal | None,
+    current: Conversation | None,
+    new: Conversation,
+    data: bytes,
+    lost: list[journal.Entry] | None,
+    notes: list[str] | None,
+) -> None:
     """Record what was committed; a journal that cannot be written costs only detection.
     One that cannot be read is moved aside, never written over: it may hold lost text."""
     from talkroom.core import clock
@@ -306,8 +333,10 @@ def _journal(lock: FileLock, path: Path, previous: journal.Journal | None,
             assert lock.folder is not None
             lock.folder.rename(name, aside, attempts=1)
             if notes is not None:
-                notes.append(f"the journal {journal.journal_path(path)} could not be read; "
-                             f"it is kept as {aside} and a new one is started")
+                notes.append(
+                    f"the journal {journal.journal_path(path)} could not be read; "
+                    f"it is kept as {aside} and a new one is started"
+                )
         except OSError:
             return  # leave it be: better no journal than losing the old one's text
     record, newly = journal.after_commit(previous, current, new, data, clock.now())
@@ -360,8 +389,12 @@ SMALL_FILE_CAP = 4 * 1024 * 1024  # sessions.yaml, cursor.yaml
 
 
 def locked_update(
-    path: Path, update: Callable[[bytes | None], bytes | None], *, host: str,
-    timeout: float = DEFAULT_TIMEOUT, cap: int = SMALL_FILE_CAP,
+    path: Path,
+    update: Callable[[bytes | None], bytes | None],
+    *,
+    host: str,
+    timeout: float = DEFAULT_TIMEOUT,
+    cap: int = SMALL_FILE_CAP,
 ) -> bytes | None:
     """Read-modify-write a small file of `hosts/<host>/` (sessions.yaml, cursor.yaml) under
     the same lock scheme; its folders are made if missing, never followed if links."""

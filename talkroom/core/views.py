@@ -17,6 +17,7 @@ def activity(conv: Conversation) -> float:
 
 def newest_first(snaps: list[Snapshot]) -> list[Snapshot]:
     """Snapshots by last activity, newest first; unreadable files by mtime."""
+
     def key(snap: Snapshot) -> tuple[float, str]:
         if snap.conv is not None:
             return (activity(snap.conv), snap.conv_id)

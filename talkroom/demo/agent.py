@@ -22,13 +22,19 @@ import sys
 import time
 from pathlib import Path
 
-WAKE_RE = re.compile(r"^# talkroom: your turn in ([a-z0-9-]+) \(turn (\d+)/(\d+)\).*"
-                     r"then run: (talkroom reply .*)$")
+WAKE_RE = re.compile(
+    r"^# talkroom: your turn in ([a-z0-9-]+) \(turn (\d+)/(\d+)\).*"
+    r"then run: (talkroom reply .*)$"
+)
 SPINNER = "✶✸✹✺✹✷"
 
 OPENERS = [
-    "I have read the thread.", "Picking up from the last turn.", "Short answer first.",
-    "Let me push back a little.", "Agreed on most of it.", "One more data point.",
+    "I have read the thread.",
+    "Picking up from the last turn.",
+    "Short answer first.",
+    "Let me push back a little.",
+    "Agreed on most of it.",
+    "One more data point.",
 ]
 POINTS = [
     "The simplest option that survives a crash is the one I would ship first.",
@@ -42,8 +48,11 @@ POINTS = [
     "Let us keep the interface small so we can swap the backend later.",
 ]
 CLOSERS = [
-    "What would change your mind?", "Can we converge on this?", "Your turn to poke holes.",
-    "If nobody objects, I think we are close.", "Over to you.",
+    "What would change your mind?",
+    "Can we converge on this?",
+    "Your turn to poke holes.",
+    "If nobody objects, I think we are close.",
+    "Over to you.",
 ]
 
 
@@ -113,10 +122,18 @@ def main() -> None:
             continue
         think(args.think, args.busy_file)
         body = canned_reply(args.name, int(match.group(2)), args.persona)
-        result = subprocess.run([sys.executable, "-m", "talkroom", *command], input=body,
-                                capture_output=True, text=True, check=False)
-        print((result.stdout or result.stderr).strip().splitlines()[0] if (
-            result.stdout or result.stderr) else f"exit {result.returncode}")
+        result = subprocess.run(
+            [sys.executable, "-m", "talkroom", *command],
+            input=body,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        print(
+            (result.stdout or result.stderr).strip().splitlines()[0]
+            if (result.stdout or result.stderr)
+            else f"exit {result.returncode}"
+        )
 
 
 if __name__ == "__main__":

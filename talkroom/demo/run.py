@@ -44,26 +44,41 @@ class DemoTmux:
         self.socket = str(socket)
 
     def run(self, *args: str) -> str:
-        result = subprocess.run(["tmux", "-S", self.socket, *args], capture_output=True,
-                                text=True, check=False)
+        result = subprocess.run(
+            ["tmux", "-S", self.socket, *args], capture_output=True, text=True, check=False
+        )
         if result.returncode:
             raise StoreError(f"tmux {args[0]} failed: {result.stderr.strip()}")
         return result.stdout
 
     def start(self, first: list[str]) -> str:
         """Start the server with the first agent in its first window; its pane id."""
-        return self.run("-f", "/dev/null", "new-session", "-d", "-s", "demo", "-x", "160",
-                        "-y", "45", "-P", "-F", "#{pane_id}", shlex.join(first)).strip()
+        return self.run(
+            "-f",
+            "/dev/null",
+            "new-session",
+            "-d",
+            "-s",
+            "demo",
+            "-x",
+            "160",
+            "-y",
+            "45",
+            "-P",
+            "-F",
+            "#{pane_id}",
+            shlex.join(first),
+        ).strip()
 
     def window(self, command: list[str]) -> str:
         """Another agent in its own window; its pane id."""
-        return self.run("new-window", "-d", "-t", "demo:", "-P", "-F", "#{pane_id}",
-                        shlex.join(command)).strip()
+        return self.run(
+            "new-window", "-d", "-t", "demo:", "-P", "-F", "#{pane_id}", shlex.join(command)
+        ).strip()
 
     def ref(self, pane: str) -> PaneRef:
         """The pane's identity, as `talkroom register` records it."""
-        pid, pane_pid = self.run("display-message", "-p", "-t", pane,
-                                 "#{pid} #{pane_pid}").split()
+        pid, pane_pid = self.run("display-message", "-p", "-t", pane, "#{pid} #{pane_pid}").split()
         return PaneRef(self.socket, int(pid), pane, int(pane_pid))
 
     def wait_for_prompt(self, pane: str, timeout: float = 15.0) -> None:
@@ -76,23 +91,41 @@ class DemoTmux:
 
     def kill(self) -> None:
         """Stop the server and every agent in it."""
-        subprocess.run(["tmux", "-S", self.socket, "kill-server"], capture_output=True,
-                       check=False)
+        subprocess.run(["tmux", "-S", self.socket, "kill-server"], capture_output=True, check=False)
 
 
 def prepare(base: Path, host: str, moderator: str) -> tuple[Root, DemoTmux, str]:
     """Root, agents and the opening; returns the root, the tmux server and the id."""
     root = Root(base / "talks", "demo")
     tmux = DemoTmux(base / "tmux.sock")
-    commands = [[sys.executable, "-m", "talkroom.demo.agent", "--name", name, "--think",
-                 str(think), "--persona", persona] for name, think, persona in AGENTS]
+    commands = [
+        [
+            sys.executable,
+            "-m",
+            "talkroom.demo.agent",
+            "--name",
+            name,
+            "--think",
+            str(think),
+            "--persona",
+            persona,
+        ]
+        for name, think, persona in AGENTS
+    ]
     panes = [tmux.start(commands[0])] + [tmux.window(c) for c in commands[1:]]
     for (name, _, _), pane in zip(AGENTS, panes, strict=True):
         tmux.wait_for_prompt(pane)
         registry.register(root, host, name, "claude", tmux.ref(pane))
-    plan = ops.plan_open(root, topic=TOPIC, opener="moderator",
-                         with_=[name for name, _, _ in AGENTS], next_=[AGENTS[0][0]],
-                         max_turns=12, body=OPENING, moderator=moderator)
+    plan = ops.plan_open(
+        root,
+        topic=TOPIC,
+        opener="moderator",
+        with_=[name for name, _, _ in AGENTS],
+        next_=[AGENTS[0][0]],
+        max_turns=12,
+        body=OPENING,
+        moderator=moderator,
+    )
     conv_id = ops.open_conversation(root, plan, host).conv.id
     return root, tmux, conv_id
 
@@ -100,8 +133,10 @@ def prepare(base: Path, host: str, moderator: str) -> tuple[Root, DemoTmux, str]
 def run(host: str, config: Config, keep: bool) -> int:
     """Set the demo up, run the console on it, clean up."""
     if shutil.which("tmux") is None:
-        raise BadInput("talkroom demo needs tmux: install it (apt-get install tmux, "
-                       "brew install tmux) and run it again")
+        raise BadInput(
+            "talkroom demo needs tmux: install it (apt-get install tmux, "
+            "brew install tmux) and run it again"
+        )
     from talkroom.console.app import run_console
 
     base = Path(tempfile.mkdtemp(prefix="talkroom-demo-"))
@@ -109,15 +144,26 @@ def run(host: str, config: Config, keep: bool) -> int:
     try:
         moderator = config.settings.moderator
         root, tmux, _ = prepare(base, host, moderator or "you")
-        notes = [f"Three stand-in agents debate in a private tmux server; watch them with: "
-                 f"tmux -S {tmux.socket} attach",
-                 "Try p (pause), i (inject), n (next), c (close). ? lists every key."]
-        return run_console(root, host, config, watch=True, poll=None,
-                           subtitle="demo: three stand-in agents", notes=notes)
+        notes = [
+            f"Three stand-in agents debate in a private tmux server; watch them with: "
+            f"tmux -S {tmux.socket} attach",
+            "Try p (pause), i (inject), n (next), c (close). ? lists every key.",
+        ]
+        return run_console(
+            root,
+            host,
+            config,
+            watch=True,
+            poll=None,
+            subtitle="demo: three stand-in agents",
+            notes=notes,
+        )
     finally:
         if keep:
-            print(f"kept the demo: root {base / 'talks'}; agents: tmux -S {base / 'tmux.sock'} "
-                  "attach (tmux kill-server -S ... to stop them)")
+            print(
+                f"kept the demo: root {base / 'talks'}; agents: tmux -S {base / 'tmux.sock'} "
+                "attach (tmux kill-server -S ... to stop them)"
+            )
         else:
             if tmux is not None:
                 tmux.kill()

@@ -27,8 +27,9 @@ class Player:
         self.pause()
         self._stop = threading.Event()
         stop = self._stop
-        self._thread = threading.Thread(target=self._run, args=(start, stop),
-                                        name="talkroom-replay", daemon=True)
+        self._thread = threading.Thread(
+            target=self._run, args=(start, stop), name="talkroom-replay", daemon=True
+        )
         self._thread.start()
 
     def pause(self) -> None:

@@ -13,8 +13,15 @@ from talkroom.core.receipts import Receipt
 class State:
     """The header as it was after some step."""
 
-    __slots__ = ("max_turns", "next", "paused_reason", "resolution", "status", "turns",
-                 "waiting_since")
+    __slots__ = (
+        "max_turns",
+        "next",
+        "paused_reason",
+        "resolution",
+        "status",
+        "turns",
+        "waiting_since",
+    )
 
     def __init__(self) -> None:
         self.status = IN_PROGRESS
@@ -35,11 +42,11 @@ class State:
 
     def header(self, base: dict[str, str]) -> dict[str, str]:
         """`base` (the file's header) with this state's values, for the shared widgets."""
-        header = dict(base, status=self.status, next=", ".join(self.next) or "none",
-                      turns=str(self.turns))
+        header = dict(
+            base, status=self.status, next=", ".join(self.next) or "none", turns=str(self.turns)
+        )
         header["max turns"] = str(self.max_turns)
-        for key, value in (("paused reason", self.paused_reason),
-                           ("resolution", self.resolution)):
+        for key, value in (("paused reason", self.paused_reason), ("resolution", self.resolution)):
             if value:
                 header[key] = value
             else:
@@ -84,8 +91,9 @@ class Step:
 
     __slots__ = ("at", "blocks", "receipt", "state")
 
-    def __init__(self, blocks: int, state: State, at: float | None,
-                 receipt: Receipt | None = None) -> None:
+    def __init__(
+        self, blocks: int, state: State, at: float | None, receipt: Receipt | None = None
+    ) -> None:
         self.blocks = blocks  # how many blocks exist at this step
         self.state = state
         self.at = at
@@ -114,8 +122,9 @@ class Timeline:
             self.steps.append(Step(index + 1, state, at))
             if block.assigns:
                 for receipt in by_assignment.get(assignment_id(block), []):
-                    self.steps.append(Step(index + 1, state, clock.parse_loose(receipt.at),
-                                           receipt))
+                    self.steps.append(
+                        Step(index + 1, state, clock.parse_loose(receipt.at), receipt)
+                    )
 
     def __len__(self) -> int:
         return len(self.steps)

@@ -45,8 +45,10 @@ class Cursor:
             data = b""
         except (OSError, Unreadable) as exc:
             why = exc.message if isinstance(exc, Unreadable) else exc.strerror
-            raise StoreError(f"cannot read {self.path}: {why}; deliveries.jsonl keeps what "
-                             "was typed, so moving it away types nothing twice") from None
+            raise StoreError(
+                f"cannot read {self.path}: {why}; deliveries.jsonl keeps what "
+                "was typed, so moving it away types nothing twice"
+            ) from None
         parsed, self.damaged = parse_cursor(data)
         for conv_id, (assignment, targets) in typed_by_receipts(self.root, self.host).items():
             known = parsed.get(conv_id)
@@ -143,8 +145,10 @@ _STATE_RE = re.compile(r"^[a-z-]+ \S+$")
 
 def render_cursor(host: str, data: dict[str, tuple[str, dict[str, str]]]) -> bytes:
     """cursor.yaml for `host`."""
-    lines = [f"# Assignments handled by the watcher of host {host}: a restart never re-delivers.",
-             "conversations:" if data else "conversations: {}"]
+    lines = [
+        f"# Assignments handled by the watcher of host {host}: a restart never re-delivers.",
+        "conversations:" if data else "conversations: {}",
+    ]
     for conv_id in sorted(data):
         assignment, targets = data[conv_id]
         lines.append(f"  {conv_id}:")

@@ -164,8 +164,13 @@ def _shows_line_within(ref: PaneRef, profile: Profile, line: str, seconds: float
         time.sleep(_POLL)
 
 
-def _deliver_locked(ref: PaneRef, profile: Profile, line: str, attempt: _Attempt,
-                    on_intent: Callable[[], bool] | None) -> str:
+def _deliver_locked(
+    ref: PaneRef,
+    profile: Profile,
+    line: str,
+    attempt: _Attempt,
+    on_intent: Callable[[], bool] | None,
+) -> str:
     check = check_pane(ref, profile)
     waiting = wake_target(check.composer) if check.reason == "draft" else None
     if not check.ok and waiting is None:
@@ -191,8 +196,9 @@ def _deliver_locked(ref: PaneRef, profile: Profile, line: str, attempt: _Attempt
     return _submit(ref, profile, attempt, line)  # the line typed now, or ours waiting there
 
 
-def deliver(ref: PaneRef, profile: Profile, line: str,
-            on_intent: Callable[[], bool] | None = None) -> Delivery:
+def deliver(
+    ref: PaneRef, profile: Profile, line: str, on_intent: Callable[[], bool] | None = None
+) -> Delivery:
     """Type `line` into the pane and submit it, or explain why not; serialised per pane.
 
     `on_intent` runs after every check passed and before anything is typed; if it returns
@@ -209,5 +215,6 @@ def deliver(ref: PaneRef, profile: Profile, line: str,
             # The watcher records outcomes; an unreachable tmux binary is one more failure.
             outcome = "failed:tmux error"
     latency_ms = round((time.monotonic() - start) * 1000)
-    return Delivery(outcome=outcome, latency_ms=latency_ms, submits=attempt.submits,
-                    typed=attempt.typed)
+    return Delivery(
+        outcome=outcome, latency_ms=latency_ms, submits=attempt.submits, typed=attempt.typed
+    )

@@ -13,10 +13,28 @@ from talkroom.core.names import NAME_RE
 from talkroom.core.stale import BrokenLock, is_leftover, read_broken
 
 # Filesystems whose changes made on another machine never reach inotify: poll them.
-NETWORK_FS = frozenset({
-    "nfs", "nfs4", "cifs", "smb3", "smbfs", "9p", "afs", "ceph", "glusterfs", "lustre",
-    "davfs", "ncpfs", "coda", "ocfs2", "gfs2", "virtiofs", "vboxsf", "vmhgfs",
-})
+NETWORK_FS = frozenset(
+    {
+        "nfs",
+        "nfs4",
+        "cifs",
+        "smb3",
+        "smbfs",
+        "9p",
+        "afs",
+        "ceph",
+        "glusterfs",
+        "lustre",
+        "davfs",
+        "ncpfs",
+        "coda",
+        "ocfs2",
+        "gfs2",
+        "virtiofs",
+        "vboxsf",
+        "vmhgfs",
+    }
+)
 # After any change, scan fully for this long: network mounts report mtimes in whole
 # seconds, so a second write within the same second leaves the folder's stat unchanged.
 HOT_SECONDS = 5.0
@@ -175,9 +193,18 @@ class EventSource:
         # Only writes, renames and deletions: on Linux this narrows the inotify mask, so our
         # own reads (every file, at start) no longer queue open and close events (~0.3 s of
         # the GIL for 1,000 files).
-        self._observer.schedule(Handler(), str(folder), recursive=False, event_filter=[
-            FileCreatedEvent, FileModifiedEvent, FileMovedEvent, FileDeletedEvent,
-            FileClosedEvent])
+        self._observer.schedule(
+            Handler(),
+            str(folder),
+            recursive=False,
+            event_filter=[
+                FileCreatedEvent,
+                FileModifiedEvent,
+                FileMovedEvent,
+                FileDeletedEvent,
+                FileClosedEvent,
+            ],
+        )
 
     def add(self, path: Path) -> None:
         """Note a changed path and wake the watcher."""

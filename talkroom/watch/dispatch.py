@@ -39,8 +39,15 @@ Emit = Callable[..., None]  # (kind, text, **data)
 class Dispatcher:
     """Owes and delivers wake-ups for one host: candidates, the cursor, the pool."""
 
-    def __init__(self, root: Root, host: str, profiles: dict[str, Profile], emit: Emit,
-                 fail: Callable[[str, str], None], workers: int = 4) -> None:
+    def __init__(
+        self,
+        root: Root,
+        host: str,
+        profiles: dict[str, Profile],
+        emit: Emit,
+        fail: Callable[[str, str], None],
+        workers: int = 4,
+    ) -> None:
         self.root = root
         self.host = host
         self.profiles = profiles
@@ -64,8 +71,9 @@ class Dispatcher:
         """Read the cursor (intents cut off by a crash become `unknown`), start the pool."""
         self._cursor = Cursor(self.root, self.host)
         self._recover_intents()
-        self._pool = ThreadPoolExecutor(max_workers=self.workers,
-                                        thread_name_prefix="talkroom-deliver")
+        self._pool = ThreadPoolExecutor(
+            max_workers=self.workers, thread_name_prefix="talkroom-deliver"
+        )
 
     def stop(self) -> None:
         """Finish deliveries under way; start no new one."""
@@ -82,8 +90,9 @@ class Dispatcher:
         if conv is None or conv.status != IN_PROGRESS:
             return
         block = conv.assignment()
-        if block is None or not any(t != MODERATOR and t in self.sessions for t in block.next
-                                    or ()):
+        if block is None or not any(
+            t != MODERATOR and t in self.sessions for t in block.next or ()
+        ):
             return
         self._candidates[conv_id] = (conv, assignment_id(block))
 
@@ -115,8 +124,9 @@ class Dispatcher:
         try:
             self._deliver_one(conv, aid, session, key)
         except Exception as exc:
-            self._fail("delivery", f"delivery to {session.name} failed: "
-                       f"{type(exc).__name__}: {exc}")
+            self._fail(
+                "delivery", f"delivery to {session.name} failed: {type(exc).__name__}: {exc}"
+            )
         finally:
             with self._inflight_lock:
                 self._inflight.discard(key)
@@ -135,8 +145,12 @@ class Dispatcher:
             with self._check_lock:
                 now = self._check_reader.poll(conv.path).conv  # type: ignore[arg-type]
             block = now.assignment() if now is not None else None
-            if now is None or now.status != IN_PROGRESS or block is None \
-                    or assignment_id(block) != aid:
+            if (
+                now is None
+                or now.status != IN_PROGRESS
+                or block is None
+                or assignment_id(block) != aid
+            ):
                 return False
             with self._cursor_lock:
                 assert self._cursor is not None
@@ -148,9 +162,15 @@ class Dispatcher:
             outcome = self._native(session, profile, line, intent)
             if outcome is not None:
                 if not outcome.startswith("skipped"):
-                    self._record(conv, aid, session, outcome,
-                                 round((time.monotonic() - started) * 1000), typed=True,
-                                 path=session.wake)
+                    self._record(
+                        conv,
+                        aid,
+                        session,
+                        outcome,
+                        round((time.monotonic() - started) * 1000),
+                        typed=True,
+                        path=session.wake,
+                    )
                 return
             with self._cursor_lock:  # nothing reached the agent: typing is still allowed
                 self._cursor.clear(conv.id, aid, session.name)
@@ -159,8 +179,9 @@ class Dispatcher:
             return  # nothing typed; the next look handles the new assignment
         self._record(conv, aid, session, result.outcome, result.latency_ms, typed=result.typed)
 
-    def _native(self, session: Session, profile: Profile, line: str,
-                intent: Callable[[], bool]) -> str | None:
+    def _native(
+        self, session: Session, profile: Profile, line: str, intent: Callable[[], bool]
+    ) -> str | None:
         """Wake without typing; None when nothing could reach the agent (then type)."""
         with delivery.pane_lock(session.pane):
             state, _reason = query(session.pane)
@@ -169,8 +190,17 @@ class Dispatcher:
             send = native.inbox if session.wake == "inbox" else native.queue
             return send(session, profile, line, intent)
 
-    def _record(self, conv: Conversation, aid: str, session: Session, outcome: str,
-                latency_ms: int | None, *, typed: bool, path: str = "typed") -> None:
+    def _record(
+        self,
+        conv: Conversation,
+        aid: str,
+        session: Session,
+        outcome: str,
+        latency_ms: int | None,
+        *,
+        typed: bool,
+        path: str = "typed",
+    ) -> None:
         key = (conv.id, aid, session.name)
         if not typed:
             # Nothing was typed: retried on the next look; recorded when it changes.
@@ -179,22 +209,37 @@ class Dispatcher:
             if last is not None and last[0] == outcome and now - last[1] < RECORD_EVERY:
                 return
             self._recorded[key] = (outcome, now)
-        receipt = Receipt(self.host, clock.iso(clock.now()), conv.id, aid, conv.revision,
-                          session.name, session.pane.pane_id, outcome, latency_ms, typed, path)
+        receipt = Receipt(
+            self.host,
+            clock.iso(clock.now()),
+            conv.id,
+            aid,
+            conv.revision,
+            session.name,
+            session.pane.pane_id,
+            outcome,
+            latency_ms,
+            typed,
+            path,
+        )
         # The receipt first: were the cursor to fail now (damaged, replaced), a restart
         # still learns from the receipts that this line was typed.
         append_receipt(self.root, self.host, receipt)
         self.last_receipt = receipt
         if typed:
             final = {"delivered": DELIVERED, "failed:not submitted": NOT_SUBMITTED}.get(
-                outcome, outcome.split(":", 1)[0])
+                outcome, outcome.split(":", 1)[0]
+            )
             with self._cursor_lock:
                 assert self._cursor is not None
                 self._cursor.mark(conv.id, aid, session.name, final)
         verb = outcome.split(":", 1)[0]
         latency = f" in {latency_ms / 1000:.1f} s" if latency_ms is not None and typed else ""
-        self._emit(verb, f"{conv.id}: {outcome} for {session.name} "
-                   f"(pane {session.pane.pane_id}){latency}", **receipt.to_json())
+        self._emit(
+            verb,
+            f"{conv.id}: {outcome} for {session.name} (pane {session.pane.pane_id}){latency}",
+            **receipt.to_json(),
+        )
 
     def _recover_intents(self) -> None:
         """Intents without an outcome: the last watcher died mid-typing. Never type again."""
@@ -204,9 +249,22 @@ class Dispatcher:
                 if value.split(" ", 1)[0] != TYPING:
                     continue
                 self._cursor.mark(conv_id, aid, target, UNKNOWN)
-                receipt = Receipt(self.host, clock.iso(clock.now()), conv_id, aid, 0, target,
-                                  "", "unknown:possibly delivered", None, True)
+                receipt = Receipt(
+                    self.host,
+                    clock.iso(clock.now()),
+                    conv_id,
+                    aid,
+                    0,
+                    target,
+                    "",
+                    "unknown:possibly delivered",
+                    None,
+                    True,
+                )
                 append_receipt(self.root, self.host, receipt)
-                self._emit("unknown", f"{conv_id}: a delivery to {target} was cut off; it may "
-                           "have been typed, so it is not typed again", **receipt.to_json())
-
+                self._emit(
+                    "unknown",
+                    f"{conv_id}: a delivery to {target} was cut off; it may "
+                    "have been typed, so it is not typed again",
+                    **receipt.to_json(),
+                )

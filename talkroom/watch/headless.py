@@ -18,13 +18,17 @@ def run(root: Root, host: str, config: Config, *, poll: bool, as_json: bool) -> 
     out_lock = threading.Lock()
 
     def show(event: WatchEvent) -> None:
-        line = json.dumps(event.to_json()) if as_json else \
-            f"{event.at} {event.kind}: {sanitise_line(event.text)}"
+        line = (
+            json.dumps(event.to_json())
+            if as_json
+            else f"{event.at} {event.kind}: {sanitise_line(event.text)}"
+        )
         with out_lock:
             print(line, flush=True)
 
     watcher = Watcher(
-        root, host,
+        root,
+        host,
         poll=True if poll else None,
         interval=config.settings.poll_interval,
         rescan=config.settings.rescan_interval,

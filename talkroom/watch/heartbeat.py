@@ -69,13 +69,16 @@ class Heartbeat:
         if here and theirs == here:
             if pid is None or pid == os.getpid():
                 return None
-            alive = machine.alive(theirs, pid, self.fields.get("process start", "")) and \
-                machine.runs_talkroom(pid)
+            alive = machine.alive(
+                theirs, pid, self.fields.get("process start", "")
+            ) and machine.runs_talkroom(pid)
             return f"pid {pid} on this machine" if alive else None
         if not self.alive():
             return None
-        return (f"pid {pid} on another machine that also calls itself {self.host} (last "
-                f"beat {self.age():.0f} s ago); give one of them another --host")
+        return (
+            f"pid {pid} on another machine that also calls itself {self.host} (last "
+            f"beat {self.age():.0f} s ago); give one of them another --host"
+        )
 
     def age(self, now: float | None = None) -> float:
         """Seconds since the last beat by our clock (another host's clock may be skewed)."""
@@ -113,9 +116,11 @@ def claim(root: Root, host: str, fields: dict[str, str]) -> None:
         other = current.live_elsewhere() if current is not None else None
         if other is not None:
             assert current is not None
-            raise WatcherBusy(f"a watcher for host {host} and root {root.path} already runs "
-                              f"({other}); stop it first or use the console's watcher",
-                              current.pid)
+            raise WatcherBusy(
+                f"a watcher for host {host} and root {root.path} already runs "
+                f"({other}); stop it first or use the console's watcher",
+                current.pid,
+            )
         lock.commit(render_header(fields)[4:-4].encode())
 
 

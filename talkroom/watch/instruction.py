@@ -41,12 +41,14 @@ def root_argument(root: Path) -> str:
         raise ValueError(
             f"the talk root {sanitise_line(text)} has characters a wake-up line cannot carry "
             "(it is typed as printable ASCII); reach it through an ASCII path, such as a "
-            "symbolic link to it, and give that as --root")
+            "symbolic link to it, and give that as --root"
+        )
     quoted = text if _SHELL_SAFE.match(text) else shlex.quote(text)
     if len(quoted) > MAX_ROOT:
         raise ValueError(
             f"the talk root's path is {len(quoted)} characters; a wake-up line carries at "
-            f"most {MAX_ROOT}: use a shorter path, such as a symbolic link to it")
+            f"most {MAX_ROOT}: use a shorter path, such as a symbolic link to it"
+        )
     return f"--root {quoted}"
 
 
@@ -78,7 +80,9 @@ def build_line(conv: Conversation, target: str, path: Path, root: Path) -> str:
     ]
     line = next((c for c in candidates if len(c) <= 400), None)
     if line is None:
-        raise ValueError("the wake-up line would be over 400 characters: use shorter names "
-                         "or a shorter root path")
+        raise ValueError(
+            "the wake-up line would be over 400 characters: use shorter names "
+            "or a shorter root path"
+        )
     validate_line(line)
     return line

@@ -27,8 +27,10 @@ from talkroom.watch.tmux import capture_raw
 
 EVIDENCE_WAIT = 3.0  # seconds to look for the agent taking a message it was sent
 RECORD_CAP = 64 * 1024
-HELD = "deferred:held for a person (the session asks whether to deliver it; set " \
-       "crossSessionInbound to accept in its settings)"
+HELD = (
+    "deferred:held for a person (the session asks whether to deliver it; set "
+    "crossSessionInbound to accept in its settings)"
+)
 
 
 def _descends_from(pid: int, ancestor: int) -> bool:
@@ -40,7 +42,7 @@ def _descends_from(pid: int, ancestor: int) -> bool:
             stat = Path(f"/proc/{pid}/stat").read_bytes()
         except OSError:
             return False
-        fields = stat[stat.rfind(b")") + 2:].split()
+        fields = stat[stat.rfind(b")") + 2 :].split()
         pid = int(fields[1]) if len(fields) > 1 else 0
         if pid <= 1:
             return False
@@ -64,8 +66,11 @@ def claude_record(session: Session) -> dict[str, object] | None:
         if not isinstance(record, dict):
             continue
         pid, where = record.get("pid"), str(record.get("tmux", ""))
-        if isinstance(pid, int) and where.endswith(f".{session.pane.pane_id}") and \
-                _descends_from(pid, session.pane.pane_pid):
+        if (
+            isinstance(pid, int)
+            and where.endswith(f".{session.pane.pane_id}")
+            and _descends_from(pid, session.pane.pane_pid)
+        ):
             return record
     return None
 
@@ -80,9 +85,13 @@ def inbound_setting(session: Session) -> str:
     return value if isinstance(value, str) else ""
 
 
-def _evidence(session: Session, profile: Profile, was_busy: bool,
-              held: Callable[[str], bool],
-              status: Callable[[], str] = lambda: "") -> str:
+def _evidence(
+    session: Session,
+    profile: Profile,
+    was_busy: bool,
+    held: Callable[[str], bool],
+    status: Callable[[], str] = lambda: "",
+) -> str:
     """What the agent shows after a message was sent: the outcome to record. `status` is
     what the agent says of itself, where it does (Claude Code's session record)."""
     deadline = time.monotonic() + EVIDENCE_WAIT
@@ -99,8 +108,9 @@ def _evidence(session: Session, profile: Profile, was_busy: bool,
         time.sleep(0.05)
 
 
-def inbox(session: Session, profile: Profile, line: str,
-          on_intent: Callable[[], bool]) -> str | None:
+def inbox(
+    session: Session, profile: Profile, line: str, on_intent: Callable[[], bool]
+) -> str | None:
     """Send `line` to Claude Code's inbox socket; the outcome, or None when nothing could
     reach it (no record of a session in that pane, no socket). `on_intent` records the
     attempt durably first; False means the assignment moved on ("skipped:superseded")."""
@@ -108,14 +118,17 @@ def inbox(session: Session, profile: Profile, line: str,
     if record is None or inbound_setting(session) == "refuse":
         return None
     path, session_id = record.get("messagingSocketPath"), record.get("sessionId")
-    if not isinstance(path, str) or not isinstance(session_id, str) or \
-            not os.path.exists(path):
+    if not isinstance(path, str) or not isinstance(session_id, str) or not os.path.exists(path):
         return None
     if not on_intent():
         return "skipped:superseded"
     was_busy = record.get("status") == "busy"
-    frame = {"type": "user", "session_id": session_id,
-             "message": {"role": "user", "content": line}, "msg_id": str(uuid.uuid4())}
+    frame = {
+        "type": "user",
+        "session_id": session_id,
+        "message": {"role": "user", "content": line},
+        "msg_id": str(uuid.uuid4()),
+    }
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
             conn.settimeout(2.0)
@@ -126,17 +139,23 @@ def inbox(session: Session, profile: Profile, line: str,
         return None
     except OSError as exc:
         return f"unknown:the inbox socket failed ({exc.strerror or exc})"
+
     def status() -> str:
         again = claude_record(session)
         return str(again.get("status", "")) if again is not None else ""
 
-    return _evidence(session, profile, was_busy,
-                     lambda text: "held message" in text or "deliver this message" in text,
-                     status)
+    return _evidence(
+        session,
+        profile,
+        was_busy,
+        lambda text: "held message" in text or "deliver this message" in text,
+        status,
+    )
 
 
-def queue(session: Session, profile: Profile, line: str,
-          on_intent: Callable[[], bool]) -> str | None:
+def queue(
+    session: Session, profile: Profile, line: str, on_intent: Callable[[], bool]
+) -> str | None:
     """Hand `line` to `codex queue` for the session's thread; the outcome, or None when
     nothing could reach it (no thread recorded, no codex command, an unknown thread)."""
     if not session.thread or not session.agent_bin or not os.path.exists(session.agent_bin):
@@ -149,8 +168,13 @@ def queue(session: Session, profile: Profile, line: str,
     try:
         result = subprocess.run(
             [session.agent_bin, "queue", "--thread", session.thread, "--message", line],
-            env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=15,
-            check=False)
+            env=env,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=15,
+            check=False,
+        )
     except FileNotFoundError:
         return None
     except subprocess.TimeoutExpired:
@@ -176,8 +200,11 @@ def codex_thread(env: dict[str, str]) -> str:
     home = env.get("CODEX_HOME") or os.path.join(env.get("HOME", ""), ".codex")
     if not call or not os.path.isabs(home):
         return ""
-    logs = sorted(Path(home, "sessions").glob("*/*/*/rollout-*.jsonl"),
-                  key=lambda p: p.stat().st_mtime, reverse=True)[:20]
+    logs = sorted(
+        Path(home, "sessions").glob("*/*/*/rollout-*.jsonl"),
+        key=lambda p: p.stat().st_mtime,
+        reverse=True,
+    )[:20]
     needle = json.dumps(call).encode()
     for log in logs:
         try:

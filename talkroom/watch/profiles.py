@@ -19,11 +19,37 @@ __all__ = ["BUILTIN_PROFILES", "SHELLS", "Profile", "make_profile", "profiles_fr
 
 # Foreground commands that mean "no agent runs here, a shell does": typing there would run
 # the line as a command. Compared after tmux-style normalisation (basename, no login "-").
-SHELLS: frozenset[str] = frozenset({
-    "ash", "bash", "busybox", "csh", "dash", "elvish", "es", "fish", "ion", "ksh", "ksh93",
-    "mksh", "nu", "nushell", "oksh", "osh", "pdksh", "posh", "powershell", "pwsh", "rc", "sh",
-    "tcsh", "xonsh", "yash", "ysh", "zsh",
-})
+SHELLS: frozenset[str] = frozenset(
+    {
+        "ash",
+        "bash",
+        "busybox",
+        "csh",
+        "dash",
+        "elvish",
+        "es",
+        "fish",
+        "ion",
+        "ksh",
+        "ksh93",
+        "mksh",
+        "nu",
+        "nushell",
+        "oksh",
+        "osh",
+        "pdksh",
+        "posh",
+        "powershell",
+        "pwsh",
+        "rc",
+        "sh",
+        "tcsh",
+        "xonsh",
+        "yash",
+        "ysh",
+        "zsh",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -47,7 +73,7 @@ class Profile:
     def bottom(self, text: str) -> list[str]:
         """The last `tail_lines` non-empty lines of a capture, with NBSP made a space."""
         lines = [ln.replace("\u00a0", " ") for ln in text.split("\n") if ln.strip()]
-        return lines[-self.tail_lines:]
+        return lines[-self.tail_lines :]
 
     def composer(self, text: str) -> str | None:
         """What the composer holds ("" when empty or showing its placeholder); None when
@@ -84,9 +110,15 @@ class Profile:
 
 
 _CLAUDE_WAITING = (
-    "do you want to proceed", "yes, allow once", "tell claude what to do differently",
-    "esc to cancel", "press enter to select", "(y/n)", "[pasted text",
-    "do you trust the files in this folder", "held message from another session",
+    "do you want to proceed",
+    "yes, allow once",
+    "tell claude what to do differently",
+    "esc to cancel",
+    "press enter to select",
+    "(y/n)",
+    "[pasted text",
+    "do you trust the files in this folder",
+    "held message from another session",
 )
 # Measured on Claude Code 2.1.332, Codex 0.171.0 and Gemini CLI 0.61.0 in tmux 3.3a (pane
 # captures in tests/fixtures/panes). What tmux reports as the foreground command: `claude`
@@ -110,9 +142,14 @@ BUILTIN_PROFILES: dict[str, Profile] = {
         check_interval=0.15,
         submit_delay=0.35,
         busy_markers=("esc to interrupt", "ctrl+c to interrupt"),
-        waiting_markers=("press enter to confirm", "would you like to run the following",
-                         "allow command?", "run command?", "enter to submit answer",
-                         "[pasted content"),
+        waiting_markers=(
+            "press enter to confirm",
+            "would you like to run the following",
+            "allow command?",
+            "run command?",
+            "enter to submit answer",
+            "[pasted content",
+        ),
         prompt=r"› ?(.*)$",
         placeholders=(r"Ask Codex to do anything",),
         allowed_commands=("node", "codex"),
@@ -143,8 +180,9 @@ def _seconds(key: str, value: object, *, positive: bool) -> float:
         try:
             value = float(value)
         except ValueError:
-            raise ValueError(f"profile key {key!r} must be a number of seconds, got {value!r}") \
-                from None
+            raise ValueError(
+                f"profile key {key!r} must be a number of seconds, got {value!r}"
+            ) from None
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ValueError(f"profile key {key!r} must be a number of seconds, got {value!r}")
     seconds = float(value)
@@ -174,8 +212,7 @@ def _strings(key: str, value: object) -> tuple[str, ...]:
             try:
                 re.compile(item)
             except re.error as exc:
-                raise ValueError(f"profile key {key!r}: {item!r} is not a regex: {exc}") \
-                    from None
+                raise ValueError(f"profile key {key!r}: {item!r} is not a regex: {exc}") from None
         out.append(item)
     return tuple(out)
 
@@ -202,11 +239,11 @@ def _check_value(key: str, value: object) -> object:
             raise ValueError(f"profile key 'prompt' must be a regex, got {value!r}")
         try:
             if re.compile(value).groups < 1:
-                raise ValueError(f"profile key 'prompt' needs a group for the composer's "
-                                 f"text, got {value!r}")
+                raise ValueError(
+                    f"profile key 'prompt' needs a group for the composer's text, got {value!r}"
+                )
         except re.error as exc:
-            raise ValueError(f"profile key 'prompt': {value!r} is not a regex: {exc}") \
-                from None
+            raise ValueError(f"profile key 'prompt': {value!r} is not a regex: {exc}") from None
         return value
     if key == "tail_lines":
         try:

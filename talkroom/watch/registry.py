@@ -24,12 +24,28 @@ class Session:
     """A session registered on a host: who it is, which pane, which agent profile, and
     what a native wake-up needs (the agent's config folder and command, Codex's thread)."""
 
-    __slots__ = ("agent", "agent_bin", "agent_dir", "host", "name", "pane", "registered_at",
-                 "thread")
+    __slots__ = (
+        "agent",
+        "agent_bin",
+        "agent_dir",
+        "host",
+        "name",
+        "pane",
+        "registered_at",
+        "thread",
+    )
 
-    def __init__(self, name: str, host: str, agent: str, pane: PaneRef,
-                 registered_at: str = "", agent_dir: str = "", agent_bin: str = "",
-                 thread: str = "") -> None:
+    def __init__(
+        self,
+        name: str,
+        host: str,
+        agent: str,
+        pane: PaneRef,
+        registered_at: str = "",
+        agent_dir: str = "",
+        agent_bin: str = "",
+        thread: str = "",
+    ) -> None:
         self.name = name
         self.host = host
         self.agent = agent
@@ -63,8 +79,11 @@ class Session:
             "registered at": self.registered_at,
             "wake": self.wake,
         }
-        for key, value in (("agent dir", self.agent_dir), ("agent command", self.agent_bin),
-                           ("thread", self.thread)):
+        for key, value in (
+            ("agent dir", self.agent_dir),
+            ("agent command", self.agent_bin),
+            ("thread", self.thread),
+        ):
             if value:
                 fields[key] = value
         return fields
@@ -92,15 +111,24 @@ def _parse(data: bytes, host: str, where: Path) -> dict[str, Session]:
         if not isinstance(name, str) or not NAME_RE.match(name) or not isinstance(fields, dict):
             continue  # a hand-edited entry that could name nothing safely
         try:
-            pane = PaneRef(str(fields.get("socket", "")), int(fields.get("server pid", "")),
-                           str(fields.get("pane", "")), int(fields.get("pane pid", "")))
+            pane = PaneRef(
+                str(fields.get("socket", "")),
+                int(fields.get("server pid", "")),
+                str(fields.get("pane", "")),
+                int(fields.get("pane pid", "")),
+            )
         except ValueError:
             continue
-        out[name] = Session(name, host, str(fields.get("agent", "generic")), pane,
-                            str(fields.get("registered at", "")),
-                            _absolute(fields.get("agent dir")),
-                            _absolute(fields.get("agent command")),
-                            _thread(fields.get("thread")))
+        out[name] = Session(
+            name,
+            host,
+            str(fields.get("agent", "generic")),
+            pane,
+            str(fields.get("registered at", "")),
+            _absolute(fields.get("agent dir")),
+            _absolute(fields.get("agent command")),
+            _thread(fields.get("thread")),
+        )
     return out
 
 
@@ -120,8 +148,7 @@ THREAD_RE = re.compile(r"^[0-9A-Za-z][0-9A-Za-z_-]{0,80}$")
 
 def render_sessions(host: str, sessions: dict[str, Session]) -> bytes:
     """sessions.yaml for `host`."""
-    lines = [f"# Sessions registered on host {host}; written by `talkroom register`.",
-             "sessions:"]
+    lines = [f"# Sessions registered on host {host}; written by `talkroom register`.", "sessions:"]
     for name in sorted(sessions):
         lines.append(f"  {name}:")
         for key, value in sessions[name].to_yaml_fields().items():
@@ -159,8 +186,11 @@ def load_sessions(root: Root, host: str) -> dict[str, Session]:
 def hosts(root: Root) -> list[str]:
     """Every host that has a folder in the root."""
     try:
-        return sorted(e.name for e in os.scandir(root.hosts)
-                      if e.is_dir(follow_symlinks=False) and NAME_RE.match(e.name))
+        return sorted(
+            e.name
+            for e in os.scandir(root.hosts)
+            if e.is_dir(follow_symlinks=False) and NAME_RE.match(e.name)
+        )
     except FileNotFoundError:
         return []
 
@@ -176,16 +206,21 @@ def all_sessions(root: Root) -> list[Session]:
     return out
 
 
-def register(root: Root, host: str, name: str, agent: str, pane: PaneRef,
-             env: dict[str, str] | None = None, typed_only: bool = False) -> Session:
+def register(
+    root: Root,
+    host: str,
+    name: str,
+    agent: str,
+    pane: PaneRef,
+    env: dict[str, str] | None = None,
+    typed_only: bool = False,
+) -> Session:
     """Record (or replace) `name` on this host; refuse a name another host has. `env` (the
     registering shell's) tells where the agent keeps its sessions, for a native wake-up;
     `typed_only` keeps it to typing."""
     name = check_name(name, "session name")
-    agent_dir, agent_bin, thread = ("", "", "") if typed_only else \
-        native_details(agent, env or {})
-    session = Session(name, host, agent, pane, clock.iso(clock.now()), agent_dir, agent_bin,
-                      thread)
+    agent_dir, agent_bin, thread = ("", "", "") if typed_only else native_details(agent, env or {})
+    session = Session(name, host, agent, pane, clock.iso(clock.now()), agent_dir, agent_bin, thread)
 
     def update(current: bytes | None) -> bytes:
         sessions = _parse(current, host, sessions_path(root, host)) if current else {}

@@ -171,8 +171,9 @@ def _libtmux_call() -> _Call:
             argv = [TMUX_BIN, "-S", socket_path, cmd, *targets, *map(str, args)]
             return Result(_bounded(argv, socket_path))
 
-    def call(socket_path: str, pane_id: str | None,
-             args: tuple[str, ...]) -> subprocess.CompletedProcess[str]:
+    def call(
+        socket_path: str, pane_id: str | None, args: tuple[str, ...]
+    ) -> subprocess.CompletedProcess[str]:
         server = BoundedServer(socket_path=socket_path)
         result: tmux_cmd
         if pane_id is None:
@@ -343,8 +344,9 @@ def pane_from_env(env: Mapping[str, str], pane: str | None = None) -> PaneRef:
         raise TmuxError("$TMUX_PANE is not set; pass the pane id (like %3) explicitly")
     if not _PANE_ID_RE.match(pane_id):
         raise TmuxError(f"pane must be a tmux pane id like %3, got {pane_id!r}")
-    result = _pane_cmd(socket_path, pane_id, "display-message", "-p",
-                       "#{pid}\t#{pane_id}\t#{pane_pid}")
+    result = _pane_cmd(
+        socket_path, pane_id, "display-message", "-p", "#{pid}\t#{pane_id}\t#{pane_pid}"
+    )
     if result.returncode != 0:
         message = _first_line(result.stderr)
         if "no server running" in message or "error connecting" in message:

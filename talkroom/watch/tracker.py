@@ -21,8 +21,15 @@ RECENT = 600.0  # conversations active this recently are re-read on every forced
 class Tracker:
     """Detects changes under `conversations/` and keeps the latest settled snapshots."""
 
-    def __init__(self, root: Root, *, poll: bool | None = None, rescan: float = 30.0,
-                 wake: threading.Event | None = None, journals: bool = False) -> None:
+    def __init__(
+        self,
+        root: Root,
+        *,
+        poll: bool | None = None,
+        rescan: float = 30.0,
+        wake: threading.Event | None = None,
+        journals: bool = False,
+    ) -> None:
         self.root = root
         self.journals = journals  # look for committed turns that vanished (the console)
         self.rescan = rescan
@@ -54,8 +61,9 @@ class Tracker:
     @property
     def conversations(self) -> dict[str, Conversation]:
         """The readable conversations by id."""
-        return {cid: s.conv for cid, s in self.snapshots.items()
-                if s.readable and s.conv is not None}
+        return {
+            cid: s.conv for cid, s in self.snapshots.items() if s.readable and s.conv is not None
+        }
 
     def tick(self, forced: bool | None = None) -> tuple[list[Snapshot], list[str]]:
         """Look once: (snapshots that changed, ids removed). Raises OSError if the root is gone.
@@ -87,9 +95,13 @@ class Tracker:
             changed |= self._events.take()
         if forced:
             now = clock.now()
-            changed |= {s.path for s in self.snapshots.values()
-                        if s.conv is not None and s.conv.status == IN_PROGRESS
-                        and now - activity(s.conv) < RECENT}
+            changed |= {
+                s.path
+                for s in self.snapshots.values()
+                if s.conv is not None
+                and s.conv.status == IN_PROGRESS
+                and now - activity(s.conv) < RECENT
+            }
         updates: list[Snapshot] = []
         for path in sorted(changed):
             before = self.snapshots.get(path.stem)

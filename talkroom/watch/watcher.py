@@ -110,9 +110,14 @@ class Watcher:
         except BaseException:
             self._hostlock.release()
             raise
-        self._emit("started", f"watching {self.root.path} for host {self.host} "
-                   f"({self.mode}, pid {os.getpid()})", mode=self.mode, pid=os.getpid(),
-                   root=str(self.root.path), host=self.host)
+        self._emit(
+            "started",
+            f"watching {self.root.path} for host {self.host} ({self.mode}, pid {os.getpid()})",
+            mode=self.mode,
+            pid=os.getpid(),
+            root=str(self.root.path),
+            host=self.host,
+        )
         self._thread = threading.Thread(target=self._run, name="talkroom-watcher", daemon=True)
         self._thread.start()
 
@@ -163,9 +168,13 @@ class Watcher:
                 if not ready:
                     ready = True
                     convs = len(self.tracker.snapshots)
-                    self._emit("ready", f"{convs} conversations read; sessions on this host: "
-                               f"{', '.join(sorted(self.sessions)) or 'none'}",
-                               conversations=convs, sessions=sorted(self.sessions))
+                    self._emit(
+                        "ready",
+                        f"{convs} conversations read; sessions on this host: "
+                        f"{', '.join(sorted(self.sessions)) or 'none'}",
+                        conversations=convs,
+                        sessions=sorted(self.sessions),
+                    )
                 self._recover("root", f"the talk root {self.root.path} is readable again")
             except OSError as exc:
                 self._fail("root", f"cannot read the talk root: {exc.strerror or exc}")
@@ -227,8 +236,11 @@ class Watcher:
         self._recover("sessions", "this host's sessions.yaml is readable again")
         self._sessions_sig = sig
         if set(sessions) != set(self.sessions):
-            self._emit("sessions", "sessions on this host: " + (", ".join(sorted(sessions))
-                       or "none"), sessions=sorted(sessions))
+            self._emit(
+                "sessions",
+                "sessions on this host: " + (", ".join(sorted(sessions)) or "none"),
+                sessions=sorted(sessions),
+            )
         self.dispatch.sessions = sessions
         return True
 
@@ -246,8 +258,12 @@ class Watcher:
                 aside = stale.check_stale(folder, path.name, self.host)
                 if aside is not None:
                     locks.discard(path)
-                    self._emit("stale-lock", f"broke a stale lock {path.name} "
-                               f"(now {aside.name})", lock=str(path), moved_to=str(aside))
+                    self._emit(
+                        "stale-lock",
+                        f"broke a stale lock {path.name} (now {aside.name})",
+                        lock=str(path),
+                        moved_to=str(aside),
+                    )
             for path in list(leftovers):
                 if stale.clear_leftover(folder, path.name):
                     leftovers.discard(path)

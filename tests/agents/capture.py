@@ -24,8 +24,11 @@ OUT = Path(__file__).resolve().parents[1] / "fixtures" / "panes"
 SIZE = (100, 30)
 DRAFT = "a human draft, typed but not sent"
 # Text that shows a permission or approval dialog is open.
-DIALOG = {"claude": "do you want to proceed", "codex": "would you like to run",
-          "gemini": "allow execution"}
+DIALOG = {
+    "claude": "do you want to proceed",
+    "codex": "would you like to run",
+    "gemini": "allow execution",
+}
 # A warning overlay or footer note, and how to bring it up (see `_warning`).
 WARNING = {"claude": "focus-events", "codex": "warning", "gemini": "warning"}
 
@@ -38,8 +41,13 @@ class Recorder:
         shutil.rmtree(self.folder, ignore_errors=True)
         self.folder.mkdir(parents=True)
         self.meta: dict[str, object] = {
-            "cli": cli, "package": clis.PINS[cli].package, "version": clis.PINS[cli].version,
-            "size": f"{SIZE[0]}x{SIZE[1]}", "tmux": _tmux_version(), "states": {}}
+            "cli": cli,
+            "package": clis.PINS[cli].package,
+            "version": clis.PINS[cli].version,
+            "size": f"{SIZE[0]}x{SIZE[1]}",
+            "tmux": _tmux_version(),
+            "states": {},
+        }
 
     def save(self, agent: clis.Agent, state: str, note: str) -> None:
         """Write <state>.ansi and <state>.txt and the pane's foreground command."""
@@ -58,8 +66,9 @@ class Recorder:
 
 
 def _tmux_version() -> str:
-    return subprocess.run(["tmux", "-V"], capture_output=True, text=True,
-                          check=False).stdout.strip()
+    return subprocess.run(
+        ["tmux", "-V"], capture_output=True, text=True, check=False
+    ).stdout.strip()
 
 
 def _clear(agent: clis.Agent, count: int) -> None:
@@ -85,8 +94,9 @@ class Session:
         try:
             (self.base / "work").mkdir()
             self.talk = Talk.open(self.base / "root")
-            self.agent = clis.launch(cli, self.base / "work", self.standin.url, BIN,
-                                     size=SIZE, **options)
+            self.agent = clis.launch(
+                cli, self.base / "work", self.standin.url, BIN, size=SIZE, **options
+            )
         except BaseException:
             self.standin.stop()
             shutil.rmtree(self.base, ignore_errors=True)
@@ -146,8 +156,11 @@ def main_states(cli: str, rec: Recorder) -> None:
         rec.save(agent, "after_tool", "after a full wake-up round trip (reply ran, 'done')")
         if cli == "claude":
             agent.wait(lambda: _shows(agent, WARNING[cli]), 15, "the focus-events note")
-            rec.save(agent, "warning", "note above the prompt a few seconds into the first "
-                     "turn: tmux focus-events off")
+            rec.save(
+                agent,
+                "warning",
+                "note above the prompt a few seconds into the first turn: tmux focus-events off",
+            )
         session.wake()
         agent.wait(agent.busy, 20, "busy")
         agent.type(DRAFT)
@@ -195,8 +208,9 @@ def codex_warning(rec: Recorder) -> None:
     try:
         session.wake()
         agent.wait(lambda: bool(session.standin.commands()), 30, "the reply command")
-        agent.wait(lambda: agent.idle_for(1.0) and _shows(agent, "f2 to view"), 30,
-                   "the warning note")
+        agent.wait(
+            lambda: agent.idle_for(1.0) and _shows(agent, "f2 to view"), 30, "the warning note"
+        )
         rec.save(agent, "warning", "model 'stand-in-model' (not in Codex's catalog), one turn")
     finally:
         session.close()

@@ -21,8 +21,17 @@ from pathlib import Path
 from typing import Any
 
 __all__ = [
-    "CLIS", "PINS", "VENV_BIN", "Agent", "Pin", "binary", "install", "launch", "make_home",
-    "prefix", "unavailable_reason",
+    "CLIS",
+    "PINS",
+    "VENV_BIN",
+    "Agent",
+    "Pin",
+    "binary",
+    "install",
+    "launch",
+    "make_home",
+    "prefix",
+    "unavailable_reason",
 ]
 
 VENV_BIN = Path(__file__).resolve().parents[2] / ".venv" / "bin"
@@ -82,9 +91,21 @@ def install(cli: str, timeout: float = 600) -> None:
     # npm 11 warns that the install scripts are "not covered by allowScripts" but runs them:
     # Claude's links its native binary, Gemini's builds node-pty.
     result = subprocess.run(
-        ["npm", "install", "--no-audit", "--no-fund", "--no-save", "--prefix", str(folder),
-         f"{pin.package}@{pin.version}"],
-        capture_output=True, text=True, timeout=timeout, check=False)
+        [
+            "npm",
+            "install",
+            "--no-audit",
+            "--no-fund",
+            "--no-save",
+            "--prefix",
+            str(folder),
+            f"{pin.package}@{pin.version}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
     if result.returncode or installed_version(cli) != pin.version:
         tail = (result.stderr.strip().splitlines() or ["no output"])[-1]
         raise RuntimeError(f"npm install {pin.package}@{pin.version} failed: {tail}")
@@ -118,9 +139,16 @@ def _write(path: Path, text: str) -> None:
     path.write_text(text, encoding="utf-8")
 
 
-def make_home(cli: str, run: Path, cwd: Path, model_url: str, bin_dir: Path = VENV_BIN,
-              allow: str = "talkroom", codex_model: str = "gpt-5.5",
-              settings: Mapping[str, object] | None = None) -> Home:
+def make_home(
+    cli: str,
+    run: Path,
+    cwd: Path,
+    model_url: str,
+    bin_dir: Path = VENV_BIN,
+    allow: str = "talkroom",
+    codex_model: str = "gpt-5.5",
+    settings: Mapping[str, object] | None = None,
+) -> Home:
     """Write a home under `run` that starts `cli` at its prompt, trusting `cwd`.
 
     `allow` is the command prefix the agent may run without asking (empty: none);
@@ -130,70 +158,115 @@ def make_home(cli: str, run: Path, cwd: Path, model_url: str, bin_dir: Path = VE
     home.mkdir(parents=True, exist_ok=True)
     cwd_text = str(cwd.resolve())
     env = {
-        "HOME": str(home), "USER": "root", "LANG": "C.UTF-8", "SHELL": "/bin/bash",
-        "PATH": os.pathsep.join([str(bin_dir), str(binary(cli).parent), "/usr/local/bin",
-                                 "/usr/bin", "/bin"]),
-        "IS_SANDBOX": "1", MARKER: str(run),
+        "HOME": str(home),
+        "USER": "root",
+        "LANG": "C.UTF-8",
+        "SHELL": "/bin/bash",
+        "PATH": os.pathsep.join(
+            [str(bin_dir), str(binary(cli).parent), "/usr/local/bin", "/usr/bin", "/bin"]
+        ),
+        "IS_SANDBOX": "1",
+        MARKER: str(run),
         # Temp files, Claude's inbox socket and Codex's daemon files stay in the run folder.
-        "TMPDIR": str(run / "tmp"), "CLAUDE_CODE_TMPDIR": str(run / "tmp"),
+        "TMPDIR": str(run / "tmp"),
+        "CLAUDE_CODE_TMPDIR": str(run / "tmp"),
     }
     (run / "tmp").mkdir(exist_ok=True)
     argv = [str(binary(cli))]
     if cli == "claude":
-        env.update(ANTHROPIC_BASE_URL=model_url, ANTHROPIC_API_KEY=API_KEY,
-                   CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC="1", DISABLE_AUTOUPDATER="1")
-        _write(home / ".claude.json", json.dumps({
-            "hasCompletedOnboarding": True, "lastOnboardingVersion": PINS[cli].version,
-            "hasSeenAutoDefaultNudge": True,
-            "customApiKeyResponses": {"approved": [API_KEY[-20:]], "rejected": []},
-            "projects": {cwd_text: {"hasTrustDialogAccepted": True}},
-        }, indent=1))
+        env.update(
+            ANTHROPIC_BASE_URL=model_url,
+            ANTHROPIC_API_KEY=API_KEY,
+            CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC="1",
+            DISABLE_AUTOUPDATER="1",
+        )
+        _write(
+            home / ".claude.json",
+            json.dumps(
+                {
+                    "hasCompletedOnboarding": True,
+                    "lastOnboardingVersion": PINS[cli].version,
+                    "hasSeenAutoDefaultNudge": True,
+                    "customApiKeyResponses": {"approved": [API_KEY[-20:]], "rejected": []},
+                    "projects": {cwd_text: {"hasTrustDialogAccepted": True}},
+                },
+                indent=1,
+            ),
+        )
         rules = [f"Bash({allow}:*)"] if allow else []
-        _write(home / ".claude" / "settings.json", json.dumps(
-            {"permissions": {"allow": rules, "defaultMode": "default"}, **(settings or {})},
-            indent=1))
+        _write(
+            home / ".claude" / "settings.json",
+            json.dumps(
+                {"permissions": {"allow": rules, "defaultMode": "default"}, **(settings or {})},
+                indent=1,
+            ),
+        )
     elif cli == "codex":
         codex_home = home / ".codex"
         env.update(CODEX_HOME=str(codex_home))
         # Codex has no allow list by command prefix here: `allow` empty means "ask" (it asks
         # when the model requests escalation, see StandIn.escalate).
-        approval, sandbox = ("never", "danger-full-access") if allow else \
-            ("on-request", "workspace-write")
-        _write(codex_home / "config.toml", "\n".join([
-            f"model = {json.dumps(codex_model)}",
-            'model_provider = "standin"',
-            f'approval_policy = "{approval}"',
-            f'sandbox_mode = "{sandbox}"',
-            "check_for_update_on_startup = false",
-            "[notice]",
-            "hide_full_access_warning = true",
-            "[notice.model_migrations]",  # "Meet GPT-6 Sol" would take the first keys
-            '"gpt-5.5" = "gpt-6-sol"',
-            "[tui]",
-            "screen_reader_detection_done = true",
-            "[tui.model_availability_nux]",
-            '"gpt-6.1-sol" = 99',
-            "[model_providers.standin]",
-            'name = "stand-in"',
-            f"base_url = {json.dumps(model_url + '/v1')}",
-            'wire_api = "responses"',
-            f"[projects.{json.dumps(cwd_text)}]",
-            'trust_level = "trusted"', ""]))
+        approval, sandbox = (
+            ("never", "danger-full-access") if allow else ("on-request", "workspace-write")
+        )
+        _write(
+            codex_home / "config.toml",
+            "\n".join(
+                [
+                    f"model = {json.dumps(codex_model)}",
+                    'model_provider = "standin"',
+                    f'approval_policy = "{approval}"',
+                    f'sandbox_mode = "{sandbox}"',
+                    "check_for_update_on_startup = false",
+                    "[notice]",
+                    "hide_full_access_warning = true",
+                    "[notice.model_migrations]",  # "Meet GPT-6 Sol" would take the first keys
+                    '"gpt-5.5" = "gpt-6-sol"',
+                    "[tui]",
+                    "screen_reader_detection_done = true",
+                    "[tui.model_availability_nux]",
+                    '"gpt-6.1-sol" = 99',
+                    "[model_providers.standin]",
+                    'name = "stand-in"',
+                    f"base_url = {json.dumps(model_url + '/v1')}",
+                    'wire_api = "responses"',
+                    f"[projects.{json.dumps(cwd_text)}]",
+                    'trust_level = "trusted"',
+                    "",
+                ]
+            ),
+        )
     elif cli == "gemini":
         env.update(GEMINI_API_KEY=API_KEY, GOOGLE_GEMINI_BASE_URL=model_url)
         gemini = home / ".gemini"
-        _write(gemini / "settings.json", json.dumps({
-            "security": {"auth": {"selectedType": "gemini-api-key"}},
-            "general": {"enableAutoUpdate": False, "enableAutoUpdateNotification": False},
-            "privacy": {"usageStatisticsEnabled": False},
-            "ide": {"hasSeenNudge": True}, **(settings or {}),
-        }, indent=1))
+        _write(
+            gemini / "settings.json",
+            json.dumps(
+                {
+                    "security": {"auth": {"selectedType": "gemini-api-key"}},
+                    "general": {"enableAutoUpdate": False, "enableAutoUpdateNotification": False},
+                    "privacy": {"usageStatisticsEnabled": False},
+                    "ide": {"hasSeenNudge": True},
+                    **(settings or {}),
+                },
+                indent=1,
+            ),
+        )
         _write(gemini / "trustedFolders.json", json.dumps({cwd_text: "TRUST_FOLDER"}))
         if allow:
-            _write(gemini / "policies" / "talkroom.toml", "\n".join([
-                "[[rule]]", 'toolName = "run_shell_command"',
-                f"commandPrefix = {json.dumps(allow)}", 'decision = "allow"',
-                "priority = 100", ""]))
+            _write(
+                gemini / "policies" / "talkroom.toml",
+                "\n".join(
+                    [
+                        "[[rule]]",
+                        'toolName = "run_shell_command"',
+                        f"commandPrefix = {json.dumps(allow)}",
+                        'decision = "allow"',
+                        "priority = 100",
+                        "",
+                    ]
+                ),
+            )
     else:
         raise ValueError(f"unknown CLI {cli!r}")
     return Home(cli, home, env, argv)
@@ -205,9 +278,11 @@ BUSY = {"claude": "esc to interrupt", "codex": "esc to interrupt", "gemini": "es
 IDLE: dict[str, Callable[[list[str]], bool]] = {
     "claude": lambda lines: any(ln.strip() == "❯" for ln in lines),
     # Codex draws its prompt under the start-up splash (braille art) already.
-    "codex": lambda lines: any(ln.startswith("› ") for ln in lines)
-    and "for shortcuts" in lines[-1] and not any("\u2800" <= ch <= "\u28ff" for ln in lines
-                                                 for ch in ln),
+    "codex": lambda lines: (
+        any(ln.startswith("› ") for ln in lines)
+        and "for shortcuts" in lines[-1]
+        and not any("\u2800" <= ch <= "\u28ff" for ln in lines for ch in ln)
+    ),
     "gemini": lambda lines: any("Type your message" in ln for ln in lines),
 }
 
@@ -241,8 +316,9 @@ class Agent:
 
     def command(self) -> str:
         """`#{pane_current_command}` as tmux reports it."""
-        return self.tmux("display-message", "-p", "-t", self.pane,
-                         "#{pane_current_command}").strip()
+        return self.tmux(
+            "display-message", "-p", "-t", self.pane, "#{pane_current_command}"
+        ).strip()
 
     def type(self, text: str) -> None:
         """Type `text` literally, no submit."""
@@ -326,9 +402,17 @@ def _alive(pid: int) -> bool:
         return False
 
 
-def launch(cli: str, cwd: Path, model_url: str, bin_dir: Path = VENV_BIN,
-           size: tuple[int, int] = (100, 30), timeout: float = 90, wait_idle: bool = True,
-           args: Sequence[str] = (), **home_options: Any) -> Agent:
+def launch(
+    cli: str,
+    cwd: Path,
+    model_url: str,
+    bin_dir: Path = VENV_BIN,
+    size: tuple[int, int] = (100, 30),
+    timeout: float = 90,
+    wait_idle: bool = True,
+    args: Sequence[str] = (),
+    **home_options: Any,
+) -> Agent:
     """Start `cli` (plus `args`) in `cwd` in a new tmux server; wait for a steady idle prompt."""
     run = Path(tempfile.mkdtemp(prefix=f"tra-{cli}-", dir="/tmp"))
     home = make_home(cli, run, cwd, model_url, bin_dir, **home_options)
@@ -341,9 +425,23 @@ def launch(cli: str, cwd: Path, model_url: str, bin_dir: Path = VENV_BIN,
     server = Server(socket, env=home.env, timeout=10, config_file=str(conf), flags=["-u"])
     # Not Server.new_session: it prints libtmux's session format, not these pids, and
     # puts no `--` before the command.
-    result = server.cmd("new-session", "-d", "-s", cli, "-x", str(size[0]), "-y", str(size[1]),
-                        "-c", str(cwd), "-P", "-F", "#{pid} #{pane_id} #{pane_pid}", "--",
-                        shlex.join(["exec", *home.argv]))
+    result = server.cmd(
+        "new-session",
+        "-d",
+        "-s",
+        cli,
+        "-x",
+        str(size[0]),
+        "-y",
+        str(size[1]),
+        "-c",
+        str(cwd),
+        "-P",
+        "-F",
+        "#{pid} #{pane_id} #{pane_pid}",
+        "--",
+        shlex.join(["exec", *home.argv]),
+    )
     if result.returncode:
         shutil.rmtree(run, ignore_errors=True)
         raise RuntimeError(f"tmux new-session for {cli}: {result.errors.strip()}")
@@ -371,8 +469,11 @@ def main(argv: Sequence[str]) -> int:
             return 0
     started = time.monotonic()
     with ThreadPoolExecutor(len(CLIS)) as pool:
-        failures = [f"{cli}: {exc}" for cli, exc in zip(CLIS, pool.map(_try_install, CLIS),
-                                                          strict=True) if exc]
+        failures = [
+            f"{cli}: {exc}"
+            for cli, exc in zip(CLIS, pool.map(_try_install, CLIS), strict=True)
+            if exc
+        ]
     pins = ", ".join(f"{p.package}@{p.version}" for p in PINS.values())
     if failures:
         print(f"real agents: install failed ({'; '.join(failures)}); their tests will skip")

@@ -75,9 +75,14 @@ class Room:
 
     def run(self, *args: str, env: dict[str, str] | None = None) -> str:
         """`talkroom --root ROOT ARGS`; its stdout (fails the test on an error)."""
-        result = subprocess.run([*TALKROOM, "--root", str(self.root), *args],
-                                capture_output=True, text=True, timeout=60,
-                                env={**self.env, **(env or {})}, check=False)
+        result = subprocess.run(
+            [*TALKROOM, "--root", str(self.root), *args],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**self.env, **(env or {})},
+            check=False,
+        )
         assert result.returncode == 0, (args, result.stderr)
         return result.stdout
 
@@ -88,8 +93,11 @@ class Room:
         work.mkdir(exist_ok=True)
         agent = clis.launch(cli, work, self.standin.url, **options)  # type: ignore[arg-type]
         self.agents[name] = agent
-        pane_env = {**agent.home.env, "TMUX": f"{agent.socket},{agent.server_pid},0",
-                    "TALKROOM_HOST": HOST}
+        pane_env = {
+            **agent.home.env,
+            "TMUX": f"{agent.socket},{agent.server_pid},0",
+            "TALKROOM_HOST": HOST,
+        }
         self.run("register", name, "--agent", cli, "--pane", agent.pane, env=pane_env)
         return agent
 
@@ -97,7 +105,11 @@ class Room:
         """The headless watcher, as a real process."""
         self.watcher = subprocess.Popen(
             [*TALKROOM, "--root", str(self.root), "--watch-only", "--json", *extra],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=self.env)
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=self.env,
+        )
 
     def conversation(self, conv_id: str) -> dict[str, object]:
         """`show --json`."""
@@ -106,8 +118,7 @@ class Room:
     def receipts(self) -> list[dict[str, object]]:
         """Every receipt this host's watcher wrote."""
         path = self.root / "hosts" / HOST / "deliveries.jsonl"
-        return [json.loads(line) for line in path.read_text().splitlines()] \
-            if path.exists() else []
+        return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
     def stop(self) -> None:
         """End the watcher and every agent (by pid)."""
@@ -135,7 +146,8 @@ def room(installed: None, standin: StandIn, tmp_path: Path) -> Iterator[Room]:
         made.stop()
         for receipt in made.receipts():
             _OUTCOMES.setdefault(str(receipt.get("path", "typed")), []).append(
-                str(receipt["outcome"]))
+                str(receipt["outcome"])
+            )
 
 
 def wait(predicate: Callable[[], object], seconds: float, what: str) -> object:
@@ -153,7 +165,11 @@ def wait(predicate: Callable[[], object], seconds: float, what: str) -> object:
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """Say in the log how the real agents were woken, so a skip cannot hide."""
     if _OUTCOMES:
-        counts = "; ".join(f"{path}: " + ", ".join(
-            f"{outcome} x{outcomes.count(outcome)}" for outcome in sorted(set(outcomes)))
-            for path, outcomes in sorted(_OUTCOMES.items()))
+        counts = "; ".join(
+            f"{path}: "
+            + ", ".join(
+                f"{outcome} x{outcomes.count(outcome)}" for outcome in sorted(set(outcomes))
+            )
+            for path, outcomes in sorted(_OUTCOMES.items())
+        )
         terminalreporter.write_line(f"real agents woken: {counts}")

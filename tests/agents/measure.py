@@ -37,8 +37,13 @@ def emit(**fields: object) -> None:
 
 def talkroom(root: Path, *args: str, env: dict[str, str] | None = None) -> str:
     """Run the talkroom helper on `root`; its stdout (raises on failure)."""
-    result = subprocess.run([TALKROOM, "--root", str(root), *args], capture_output=True,
-                            text=True, check=False, env={**os.environ, **(env or {})})
+    result = subprocess.run(
+        [TALKROOM, "--root", str(root), *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, **(env or {})},
+    )
     if result.returncode:
         raise RuntimeError(f"talkroom {args[0]}: {result.stderr.strip()}")
     return result.stdout
@@ -55,8 +60,20 @@ class Talk:
     def open(cls, root: Path) -> Talk:
         """Open a fresh conversation; next is beta."""
         root.mkdir(parents=True, exist_ok=True)
-        out = talkroom(root, "open", "--topic", "t", "--as", "alpha", "--with", "beta",
-                       "--body", "hi", "--max-turns", "200")
+        out = talkroom(
+            root,
+            "open",
+            "--topic",
+            "t",
+            "--as",
+            "alpha",
+            "--with",
+            "beta",
+            "--body",
+            "hi",
+            "--max-turns",
+            "200",
+        )
         return cls(root, out.split()[0])
 
     def state(self) -> dict[str, object]:
@@ -70,14 +87,14 @@ class Talk:
         from talkroom.watch.instruction import build_line
 
         conv = load(self.root / "conversations" / f"{self.id}.md")
-        line = build_line(conv, conv.next[0], self.root / "conversations" / f"{self.id}.md",
-                          self.root)
+        line = build_line(
+            conv, conv.next[0], self.root / "conversations" / f"{self.id}.md", self.root
+        )
         return line if hash_prefix else "[talkroom]" + line.removeprefix("# talkroom:")
 
 
 @contextmanager
-def rig(cli: str, think: float = 1.0,
-        **options: Any) -> Iterator[tuple[clis.Agent, StandIn, Talk]]:
+def rig(cli: str, think: float = 1.0, **options: Any) -> Iterator[tuple[clis.Agent, StandIn, Talk]]:
     """A stand-in, a conversation and `cli` in its own tmux server, all ended afterwards."""
     base = Path(tempfile.mkdtemp(prefix="tra-m-", dir="/tmp"))
     standin = StandIn(log=base / "standin.log", think=think).start()
@@ -111,8 +128,14 @@ def _commands(standin: StandIn, since: int) -> list[dict[str, object]]:
     return [r for r in standin.requests[since:] if r.get("command")]
 
 
-def trial(agent: clis.Agent, standin: StandIn, line: str, how: str = "Enter",
-          delay: float = 0.5, settle: float = 5.0) -> dict[str, object]:
+def trial(
+    agent: clis.Agent,
+    standin: StandIn,
+    line: str,
+    how: str = "Enter",
+    delay: float = 0.5,
+    settle: float = 5.0,
+) -> dict[str, object]:
     """Type `line`, wait `delay`, submit with `how`; seconds from the submit to busy and to
     the command reaching the stand-in (None: not within `settle`)."""
     agent.wait(agent.idle, 60, "idle prompt before the trial")
@@ -130,7 +153,10 @@ def trial(agent: clis.Agent, standin: StandIn, line: str, how: str = "Enter",
         time.sleep(0.02)
     got = _commands(standin, seen)
     result: dict[str, object] = {
-        "cli": agent.cli, "key": how, "delay": delay, "busy_s": _r(busy),
+        "cli": agent.cli,
+        "key": how,
+        "delay": delay,
+        "busy_s": _r(busy),
         "command_s": _r(float(got[0]["time"]) - wall) if got else None,  # type: ignore[arg-type]
         "prompt_ok": bool(got) and line[-60:] in str(got[0].get("prompt", "")),
     }
@@ -146,8 +172,9 @@ def trial(agent: clis.Agent, standin: StandIn, line: str, how: str = "Enter",
     return result
 
 
-def _watch_busy(agent: clis.Agent, standin: StandIn, seen: int, start: float,
-                limit: float) -> float | None:
+def _watch_busy(
+    agent: clis.Agent, standin: StandIn, seen: int, start: float, limit: float
+) -> float | None:
     """Poll until the command came and busy showed (or `limit`); seconds to busy."""
     busy = None
     while time.monotonic() - start < limit and (busy is None or not _commands(standin, seen)):
@@ -198,8 +225,15 @@ def cmd_launch(args: argparse.Namespace) -> None:
             command = agent.command()
             first = trial(agent, standin, talk.line(), "Enter", args.delay[0])
             time.sleep(2)
-            emit(n=number, cli=args.cli, launch_to_idle_s=_r(idle), pane_command=command,
-                 rss_mib=_rss_mib(agent), processes=len(agent.pids()) - 1, first_wake=first)
+            emit(
+                n=number,
+                cli=args.cli,
+                launch_to_idle_s=_r(idle),
+                pane_command=command,
+                rss_mib=_rss_mib(agent),
+                processes=len(agent.pids()) - 1,
+                first_wake=first,
+            )
 
 
 def cmd_prefix(args: argparse.Namespace) -> None:
@@ -226,23 +260,37 @@ class Watcher:
     """The real talkroom watcher for `root`, with its own config and state."""
 
     def __init__(self, root: Path, base: Path) -> None:
-        self.env = {"TALKROOM_CONFIG": str(base / "config.yaml"),
-                    "TALKROOM_STATE_DIR": str(base / "state"), "TALKROOM_HOST": "agents"}
+        self.env = {
+            "TALKROOM_CONFIG": str(base / "config.yaml"),
+            "TALKROOM_STATE_DIR": str(base / "state"),
+            "TALKROOM_HOST": "agents",
+        }
         self.root = root
         self.proc: subprocess.Popen[str] | None = None
 
     def register(self, agent: clis.Agent, name: str) -> None:
         """Register `agent`'s pane as session `name`."""
         tmux = f"{agent.socket},{agent.server_pid},0"
-        talkroom(self.root, "register", name, "--agent", agent.cli, "--pane", agent.pane,
-                 env={**self.env, "TMUX": tmux, "TMUX_PANE": agent.pane})
+        talkroom(
+            self.root,
+            "register",
+            name,
+            "--agent",
+            agent.cli,
+            "--pane",
+            agent.pane,
+            env={**self.env, "TMUX": tmux, "TMUX_PANE": agent.pane},
+        )
 
     def start(self) -> None:
         """Start `talkroom --watch-only --json`."""
         self.proc = subprocess.Popen(
             [TALKROOM, "--root", str(self.root), "--watch-only", "--json"],
-            env={**os.environ, **self.env}, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-            text=True)
+            env={**os.environ, **self.env},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
 
     def stop(self) -> None:
         """Stop the watcher by pid."""
@@ -272,13 +320,26 @@ def cmd_watch(args: argparse.Namespace) -> None:
                 time.sleep(args.gap)
                 seen = len(standin.requests)
                 start, wall = time.monotonic(), time.time()
-                talkroom(talk.root, "reply", talk.id, "--as", "alpha", "--next", "beta",
-                         "--body", f"turn {number}")
+                talkroom(
+                    talk.root,
+                    "reply",
+                    talk.id,
+                    "--as",
+                    "alpha",
+                    "--next",
+                    "beta",
+                    "--body",
+                    f"turn {number}",
+                )
                 busy = _watch_busy(agent, standin, seen, start, 30)
                 got = _commands(standin, seen)
-                emit(n=number, cli=args.cli, write_to_busy_s=_r(busy),
-                     write_to_command_s=_r(float(got[0]["time"]) - wall) if got else None,  # type: ignore[arg-type]
-                     delivery=watcher.deliveries()[-1] if watcher.deliveries() else None)
+                emit(
+                    n=number,
+                    cli=args.cli,
+                    write_to_busy_s=_r(busy),
+                    write_to_command_s=_r(float(got[0]["time"]) - wall) if got else None,  # type: ignore[arg-type]
+                    delivery=watcher.deliveries()[-1] if watcher.deliveries() else None,
+                )
         finally:
             watcher.stop()
         outcomes: dict[str, int] = {}
@@ -299,13 +360,19 @@ def cmd_native(args: argparse.Namespace) -> None:
                 time.sleep(0.5)
             seen = len(standin.requests)
             start, wall = time.monotonic(), time.time()
-            sent = (inbox_send if args.cli == "claude" else codex_queue)(agent, standin,
-                                                                        talk.line())
+            sent = (inbox_send if args.cli == "claude" else codex_queue)(
+                agent, standin, talk.line()
+            )
             busy = _watch_busy(agent, standin, seen, start, 20)
             got = _commands(standin, seen)
-            emit(n=number, cli=args.cli, sent=sent, busy_s=_r(busy),
-                 command_s=_r(float(got[0]["time"]) - wall) if got else None,  # type: ignore[arg-type]
-                 screen=agent.lines()[-5:] if args.draft else None)
+            emit(
+                n=number,
+                cli=args.cli,
+                sent=sent,
+                busy_s=_r(busy),
+                command_s=_r(float(got[0]["time"]) - wall) if got else None,  # type: ignore[arg-type]
+                screen=agent.lines()[-5:] if args.draft else None,
+            )
             agent.wait(lambda s=seen: _done(standin, s) and not agent.busy(), 30, "the turn")
             time.sleep(1)
         if args.draft:
@@ -316,8 +383,11 @@ def inbox_send(agent: clis.Agent, standin: StandIn, line: str) -> str:
     """Write one NDJSON user message to Claude's per-session inbox socket."""
     files = glob.glob(str(agent.home.path / ".claude" / "sessions" / "*.json"))
     session = json.loads(Path(files[0]).read_text())
-    frame = {"type": "user", "session_id": session["sessionId"],
-             "message": {"role": "user", "content": line}}
+    frame = {
+        "type": "user",
+        "session_id": session["sessionId"],
+        "message": {"role": "user", "content": line},
+    }
     with socket.socket(socket.AF_UNIX) as conn:
         conn.connect(session["messagingSocketPath"])
         conn.sendall((json.dumps(frame) + "\n").encode())
@@ -327,9 +397,14 @@ def inbox_send(agent: clis.Agent, standin: StandIn, line: str) -> str:
 def codex_queue(agent: clis.Agent, standin: StandIn, line: str) -> str:
     """`codex queue --thread <id> --message LINE`, the thread id from the stand-in's log."""
     thread = _codex_thread(agent, standin)
-    result = subprocess.run([str(clis.binary("codex")), "queue", "--thread", thread,
-                             "--message", line], env=agent.home.env, capture_output=True,
-                            text=True, timeout=30, check=False)
+    result = subprocess.run(
+        [str(clis.binary("codex")), "queue", "--thread", thread, "--message", line],
+        env=agent.home.env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
     return f"rc={result.returncode} {(result.stdout + result.stderr).strip()[:200]}"
 
 
@@ -353,10 +428,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cli", choices=clis.CLIS, required=True)
     parser.add_argument("--trials", type=int, default=5)
     parser.add_argument("--key", default="Enter", help="Enter, C-m or CR")
-    parser.add_argument("--old-prefix", dest="hash", action="store_false",
-                        help="the line as talkroom typed it before: [talkroom] ..., no #")
-    parser.add_argument("--delay", type=float, nargs="+", default=[0.5],
-                        help="seconds from typing to the submit key (several: a sweep)")
+    parser.add_argument(
+        "--old-prefix",
+        dest="hash",
+        action="store_false",
+        help="the line as talkroom typed it before: [talkroom] ..., no #",
+    )
+    parser.add_argument(
+        "--delay",
+        type=float,
+        nargs="+",
+        default=[0.5],
+        help="seconds from typing to the submit key (several: a sweep)",
+    )
     parser.add_argument("--think", type=float, default=1.0)
     parser.add_argument("--warmup", type=float, default=2.0)
     parser.add_argument("--gap", type=float, default=1.0)
@@ -365,8 +449,13 @@ def main(argv: list[str] | None = None) -> int:
     if reason := clis.unavailable_reason([args.cli]):
         print(f"cannot run: {reason}", file=sys.stderr)
         return 2
-    {"submit": cmd_submit, "launch": cmd_launch, "prefix": cmd_prefix, "watch": cmd_watch,
-     "native": cmd_native}[args.experiment](args)
+    {
+        "submit": cmd_submit,
+        "launch": cmd_launch,
+        "prefix": cmd_prefix,
+        "watch": cmd_watch,
+        "native": cmd_native,
+    }[args.experiment](args)
     return 0
 
 

@@ -120,8 +120,11 @@ def _schema(cli: str, body: dict[str, Any]) -> Any:
     """The JSON schema a side request asks its answer to follow, or None."""
     if cli == "claude":
         fmt = (body.get("output_config") or {}).get("format") or {}
-        return fmt.get("schema") or (fmt.get("json_schema") or {}).get("schema") \
+        return (
+            fmt.get("schema")
+            or (fmt.get("json_schema") or {}).get("schema")
             or fmt.get("json_schema")
+        )
     if cli == "codex":
         return ((body.get("text") or {}).get("format") or {}).get("schema")
     config = body.get("generationConfig") or {}
@@ -136,31 +139,62 @@ def _sse(event: str | None, data: dict[str, Any]) -> bytes:
 def _claude_stream(answer: Answer, model: str) -> Iterator[bytes]:
     """Anthropic Messages SSE events; the first is message_start."""
     usage = {"input_tokens": 10, "output_tokens": 1}
-    yield _sse("message_start", {"type": "message_start", "message": {
-        "id": f"msg_{next(_ids)}", "type": "message", "role": "assistant", "model": model,
-        "content": [], "stop_reason": None, "stop_sequence": None, "usage": usage}})
+    yield _sse(
+        "message_start",
+        {
+            "type": "message_start",
+            "message": {
+                "id": f"msg_{next(_ids)}",
+                "type": "message",
+                "role": "assistant",
+                "model": model,
+                "content": [],
+                "stop_reason": None,
+                "stop_sequence": None,
+                "usage": usage,
+            },
+        },
+    )
     if answer.command:
         block = {"type": "tool_use", "id": f"toolu_{next(_ids)}", "name": "Bash", "input": {}}
-        delta = {"type": "input_json_delta", "partial_json": json.dumps(
-            {"command": answer.command, "description": "Reply in talkroom"})}
+        delta = {
+            "type": "input_json_delta",
+            "partial_json": json.dumps(
+                {"command": answer.command, "description": "Reply in talkroom"}
+            ),
+        }
         stop = "tool_use"
     else:
         block = {"type": "text", "text": ""}
         delta = {"type": "text_delta", "text": answer.text}
         stop = "end_turn"
-    yield _sse("content_block_start", {"type": "content_block_start", "index": 0,
-                                       "content_block": block})
+    yield _sse(
+        "content_block_start", {"type": "content_block_start", "index": 0, "content_block": block}
+    )
     yield _sse("content_block_delta", {"type": "content_block_delta", "index": 0, "delta": delta})
     yield _sse("content_block_stop", {"type": "content_block_stop", "index": 0})
-    yield _sse("message_delta", {"type": "message_delta", "usage": {"output_tokens": 5},
-                                 "delta": {"stop_reason": stop, "stop_sequence": None}})
+    yield _sse(
+        "message_delta",
+        {
+            "type": "message_delta",
+            "usage": {"output_tokens": 5},
+            "delta": {"stop_reason": stop, "stop_sequence": None},
+        },
+    )
     yield _sse("message_stop", {"type": "message_stop"})
 
 
 def _claude_message(text: str, model: str) -> dict[str, Any]:
-    return {"id": f"msg_{next(_ids)}", "type": "message", "role": "assistant", "model": model,
-            "content": [{"type": "text", "text": text}], "stop_reason": "end_turn",
-            "stop_sequence": None, "usage": {"input_tokens": 10, "output_tokens": 5}}
+    return {
+        "id": f"msg_{next(_ids)}",
+        "type": "message",
+        "role": "assistant",
+        "model": model,
+        "content": [{"type": "text", "text": text}],
+        "stop_reason": "end_turn",
+        "stop_sequence": None,
+        "usage": {"input_tokens": 10, "output_tokens": 5},
+    }
 
 
 def _codex_stream(answer: Answer, tools: list[str], escalate: bool = False) -> Iterator[bytes]:
@@ -171,46 +205,93 @@ def _codex_stream(answer: Answer, tools: list[str], escalate: bool = False) -> I
         if "exec_command" in tools or not tools:
             name, args = "exec_command", {"cmd": answer.command, "login": False}
             if escalate:
-                args.update(sandbox_permissions="require_escalated",
-                            justification="Reply in talkroom?")
+                args.update(
+                    sandbox_permissions="require_escalated", justification="Reply in talkroom?"
+                )
         elif "shell_command" in tools:
             name, args = "shell_command", {"command": answer.command, "login": False}
         else:
             name, args = "shell", {"command": ["bash", "-c", answer.command]}
-        item = {"type": "function_call", "id": f"fc_{next(_ids)}", "call_id": f"call_{next(_ids)}",
-                "name": name, "arguments": json.dumps(args)}
-        yield _sse("response.output_item.added", {"type": "response.output_item.added",
-                                                  "output_index": 0, "item": item})
+        item = {
+            "type": "function_call",
+            "id": f"fc_{next(_ids)}",
+            "call_id": f"call_{next(_ids)}",
+            "name": name,
+            "arguments": json.dumps(args),
+        }
+        yield _sse(
+            "response.output_item.added",
+            {"type": "response.output_item.added", "output_index": 0, "item": item},
+        )
     else:
         mid = f"msg_{next(_ids)}"
-        yield _sse("response.output_item.added", {
-            "type": "response.output_item.added", "output_index": 0,
-            "item": {"type": "message", "role": "assistant", "id": mid, "content": []}})
-        yield _sse("response.output_text.delta", {
-            "type": "response.output_text.delta", "item_id": mid, "output_index": 0,
-            "content_index": 0, "delta": answer.text})
-        item = {"type": "message", "role": "assistant", "id": mid,
-                "content": [{"type": "output_text", "text": answer.text, "annotations": []}]}
-    yield _sse("response.output_item.done", {"type": "response.output_item.done",
-                                             "output_index": 0, "item": item})
-    yield _sse("response.completed", {"type": "response.completed", "response": {
-        "id": rid, "usage": {"input_tokens": 10, "input_tokens_details": None,
-                             "output_tokens": 5, "output_tokens_details": None,
-                             "total_tokens": 15}}})
+        yield _sse(
+            "response.output_item.added",
+            {
+                "type": "response.output_item.added",
+                "output_index": 0,
+                "item": {"type": "message", "role": "assistant", "id": mid, "content": []},
+            },
+        )
+        yield _sse(
+            "response.output_text.delta",
+            {
+                "type": "response.output_text.delta",
+                "item_id": mid,
+                "output_index": 0,
+                "content_index": 0,
+                "delta": answer.text,
+            },
+        )
+        item = {
+            "type": "message",
+            "role": "assistant",
+            "id": mid,
+            "content": [{"type": "output_text", "text": answer.text, "annotations": []}],
+        }
+    yield _sse(
+        "response.output_item.done",
+        {"type": "response.output_item.done", "output_index": 0, "item": item},
+    )
+    yield _sse(
+        "response.completed",
+        {
+            "type": "response.completed",
+            "response": {
+                "id": rid,
+                "usage": {
+                    "input_tokens": 10,
+                    "input_tokens_details": None,
+                    "output_tokens": 5,
+                    "output_tokens_details": None,
+                    "total_tokens": 15,
+                },
+            },
+        },
+    )
 
 
 def _gemini_chunk(parts: list[dict[str, Any]], model: str, done: bool) -> dict[str, Any]:
     candidate: dict[str, Any] = {"content": {"role": "model", "parts": parts}, "index": 0}
     if done:
         candidate["finishReason"] = "STOP"
-    return {"candidates": [candidate], "modelVersion": model, "usageMetadata": {
-        "promptTokenCount": 10, "candidatesTokenCount": 5, "totalTokenCount": 15}}
+    return {
+        "candidates": [candidate],
+        "modelVersion": model,
+        "usageMetadata": {"promptTokenCount": 10, "candidatesTokenCount": 5, "totalTokenCount": 15},
+    }
 
 
 def _gemini_parts(answer: Answer) -> list[dict[str, Any]]:
     if answer.command:
-        return [{"functionCall": {"name": "run_shell_command", "args": {
-            "command": answer.command, "description": "Reply in talkroom"}}}]
+        return [
+            {
+                "functionCall": {
+                    "name": "run_shell_command",
+                    "args": {"command": answer.command, "description": "Reply in talkroom"},
+                }
+            }
+        ]
     return [{"text": answer.text}]
 
 
@@ -242,10 +323,17 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(200, owner.requests)
             return
         if path.endswith("/models"):
-            models = [{"id": m, "type": "model", "object": "model", "display_name": m,
-                       "name": f"models/{m}"} for m in ("stand-in",)]
-            self._json(200, {"object": "list", "data": models, "models": [],
-                             "has_more": False})
+            models = [
+                {
+                    "id": m,
+                    "type": "model",
+                    "object": "model",
+                    "display_name": m,
+                    "name": f"models/{m}",
+                }
+                for m in ("stand-in",)
+            ]
+            self._json(200, {"object": "list", "data": models, "models": [], "has_more": False})
             owner.record(self, "GET", None, "model list")
             return
         self._json(404, {"error": {"type": "not_found", "message": f"no {path}"}})
@@ -288,19 +376,26 @@ class _Handler(BaseHTTPRequestHandler):
             if cli == "codex":
                 self._stream(_codex_stream(Answer(text=text), []), think=False)
                 return
-            reply = _claude_message(text, model) if cli == "claude" else _gemini_chunk(
-                [{"text": text}], model, done=True)
+            reply = (
+                _claude_message(text, model)
+                if cli == "claude"
+                else _gemini_chunk([{"text": text}], model, done=True)
+            )
             self._json(200, reply)
             return
         answer = decide(cli, body)
         what = f"tool {answer.command}" if answer.command else f"text {answer.text}"
         thread = (body.get("client_metadata") or {}).get("thread_id")  # Codex only
-        owner.record(self, "POST", cli, what, command=answer.command, prompt=answer.prompt,
-                     thread=thread)
+        owner.record(
+            self, "POST", cli, what, command=answer.command, prompt=answer.prompt, thread=thread
+        )
         streaming = cli == "codex" or body.get("stream") or "streamGenerate" in path
         if not streaming:
-            reply = _claude_message(answer.text, model) if cli == "claude" else _gemini_chunk(
-                _gemini_parts(answer), model, done=True)
+            reply = (
+                _claude_message(answer.text, model)
+                if cli == "claude"
+                else _gemini_chunk(_gemini_parts(answer), model, done=True)
+            )
             self._json(200, reply)
         elif cli == "claude":
             self._stream(_claude_stream(answer, model))
@@ -344,8 +439,9 @@ class _Server(ThreadingHTTPServer):
 class StandIn:
     """The stand-in server on 127.0.0.1, run on a thread; `requests` is its log."""
 
-    def __init__(self, port: int = 0, log: Path | None = None, think: float = 0.0,
-                 dump: Path | None = None) -> None:
+    def __init__(
+        self, port: int = 0, log: Path | None = None, think: float = 0.0, dump: Path | None = None
+    ) -> None:
         self.think = think
         self.log = log
         self.dump = dump  # a folder for every request body, to debug a CLI's traffic
@@ -387,12 +483,24 @@ class StandIn:
             return "gemini"
         return None
 
-    def record(self, handler: BaseHTTPRequestHandler, method: str, cli: str | None,
-               answered: str, **extra: Any) -> None:
+    def record(
+        self,
+        handler: BaseHTTPRequestHandler,
+        method: str,
+        cli: str | None,
+        answered: str,
+        **extra: Any,
+    ) -> None:
         """Add one request to `requests` and, as a JSON line, to the log file."""
-        entry = {"time": time.time(), "method": method, "path": handler.path, "cli": cli,
-                 "user_agent": handler.headers.get("User-Agent", "")[:80],
-                 "answered": answered[:300], **{k: v for k, v in extra.items() if v}}
+        entry = {
+            "time": time.time(),
+            "method": method,
+            "path": handler.path,
+            "cli": cli,
+            "user_agent": handler.headers.get("User-Agent", "")[:80],
+            "answered": answered[:300],
+            **{k: v for k, v in extra.items() if v},
+        }
         with self._lock:
             self.requests.append(entry)
             if self.log is not None:
@@ -401,8 +509,11 @@ class StandIn:
 
     def commands(self, cli: str | None = None) -> list[str]:
         """The reply commands answered so far (for one CLI, or all)."""
-        return [r["command"] for r in list(self.requests)
-                if r.get("command") and (cli is None or r["cli"] == cli)]
+        return [
+            r["command"]
+            for r in list(self.requests)
+            if r.get("command") and (cli is None or r["cli"] == cli)
+        ]
 
 
 def main(argv: list[str] | None = None) -> int:

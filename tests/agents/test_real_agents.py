@@ -18,9 +18,21 @@ TURN = 60  # seconds a turn may take on a loaded 2-core machine
 
 
 def _open(room: Room, *names: str, budget: int = 20) -> str:
-    out = room.run("open", "--topic", "real agents", "--as", "moderator", "--with",
-                   ",".join(names), "--next", names[0], "--max-turns", str(budget),
-                   "--body", "Say hello, then pass it on.")
+    out = room.run(
+        "open",
+        "--topic",
+        "real agents",
+        "--as",
+        "moderator",
+        "--with",
+        ",".join(names),
+        "--next",
+        names[0],
+        "--max-turns",
+        str(budget),
+        "--body",
+        "Say hello, then pass it on.",
+    )
     return out.split()[0]
 
 
@@ -31,8 +43,9 @@ def _authors(room: Room, conv_id: str) -> list[str]:
 
 
 def _outcomes(room: Room, name: str) -> list[str]:
-    return [f"{r.get('path', 'typed')}:{r['outcome']}" for r in room.receipts()
-            if r["target"] == name]
+    return [
+        f"{r.get('path', 'typed')}:{r['outcome']}" for r in room.receipts() if r["target"] == name
+    ]
 
 
 @pytest.mark.parametrize("cli", clis.CLIS)
@@ -81,8 +94,10 @@ def test_a_line_codex_left_in_its_composer_is_submitted_not_typed_again(room: Ro
 
 
 def _line(room: Room, conv_id: str) -> str:
-    return (f"# talkroom: your turn in {conv_id} (turn 2/20): then run: talkroom reply "
-            f"{conv_id} --as beta --next alpha --root {room.root}")
+    return (
+        f"# talkroom: your turn in {conv_id} (turn 2/20): then run: talkroom reply "
+        f"{conv_id} --as beta --next alpha --root {room.root}"
+    )
 
 
 @pytest.mark.parametrize("cli", clis.CLIS)
@@ -121,16 +136,18 @@ def test_a_nudge_never_types_a_second_copy_into_a_full_composer(room: Room) -> N
     assert all(str(p).count("your turn in") == 1 for p in prompts), prompts
 
 
-def test_three_real_agents_debate_to_the_budget_with_a_draft_in_one_composer(
-        room: Room) -> None:
+def test_three_real_agents_debate_to_the_budget_with_a_draft_in_one_composer(room: Room) -> None:
     names = {"alpha": "claude", "beta": "codex", "gamma": "gemini"}
     agents = {name: room.agent(name, cli) for name, cli in names.items()}
     draft = "claude's human is typing this"
     agents["alpha"].type(draft)
     conv_id = _open(room, "alpha", "beta", "gamma", budget=8)
     room.start_watcher()
-    wait(lambda: room.conversation(conv_id)["next"] == ["moderator"], 6 * TURN,
-         "the conversation to use its budget")
+    wait(
+        lambda: room.conversation(conv_id)["next"] == ["moderator"],
+        6 * TURN,
+        "the conversation to use its budget",
+    )
     conv = room.conversation(conv_id)
     authors = _authors(room, conv_id)
     assert authors == ["alpha", "beta", "gamma", "alpha", "beta", "gamma", "alpha"], authors
@@ -156,10 +173,19 @@ def test_claude_refusing_other_sessions_is_typed_to_instead(room: Room) -> None:
 
 
 def test_claude_skipping_permissions_holds_the_message_for_a_person(room: Room) -> None:
-    agent = room.agent("beta", "claude", args=["--dangerously-skip-permissions"],
-                       settings={"skipDangerousModePermissionPrompt": True})
-    doctor = subprocess.run([*TALKROOM, "--root", str(room.root), "doctor"],
-                            capture_output=True, text=True, env=room.env, check=False)
+    agent = room.agent(
+        "beta",
+        "claude",
+        args=["--dangerously-skip-permissions"],
+        settings={"skipDangerousModePermissionPrompt": True},
+    )
+    doctor = subprocess.run(
+        [*TALKROOM, "--root", str(room.root), "doctor"],
+        capture_output=True,
+        text=True,
+        env=room.env,
+        check=False,
+    )
     assert "crossSessionInbound" in doctor.stdout, doctor.stdout
     conv_id = _open(room, "beta", "alpha")
     room.start_watcher()

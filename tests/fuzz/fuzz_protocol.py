@@ -23,7 +23,8 @@ with atheris.instrument_imports():
     from talkroom.watch import cursor as receipts
 
 CONTROLS = re.compile(
-    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+)
 
 
 def parse_and_render(data: bytes) -> None:
@@ -59,7 +60,8 @@ def read_journal(data: bytes) -> None:
         again = journal.parse(parsed.render())
         assert again is not None
         assert [(e.block_id, e.text) for e in again.kept + again.lost] == [
-            (e.block_id, e.text) for e in parsed.kept + parsed.lost]
+            (e.block_id, e.text) for e in parsed.kept + parsed.lost
+        ]
 
 
 def read_cursor(data: bytes) -> None:
