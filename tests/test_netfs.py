@@ -301,17 +301,17 @@ def show_both_hosts_in_the_console(root: Root, conv_id: str) -> None:
 
     from talkroom.console.app import TalkroomApp
     from talkroom.core import config
-    from tests.test_console import screen_text
+    from tests.consolepilot import screen_text
 
     async def check() -> None:
         app = TalkroomApp(root, "host-a", config.load(env={}), watch=False)
         async with app.run_test(size=(180, 50)) as pilot:
             for _ in range(200):
-                if app.loaded and app.state.receipts and app.state.heartbeats:
+                if app.main.loaded and app.main.state.receipts and app.main.state.heartbeats:
                     break
                 await pilot.pause(0.05)
             await pilot.pause(0.3)
-            assert {hb.host for hb in app.state.heartbeats} == {"host-a", "host-b"}
+            assert {hb.host for hb in app.main.state.heartbeats} == {"host-a", "host-b"}
             shown = screen_text(app)
             assert "hosts host-b" in shown
             assert "delivered to alpha on host-a" in shown
@@ -368,24 +368,24 @@ def run_console_through_an_outage(pair: SshfsPair, root: Root, conv_id: str) -> 
         app = TalkroomApp(root, "console-host", config.load(env={}), watch=False)
         async with app.run_test(size=(160, 40)) as pilot:
             for _ in range(200):
-                if app.loaded:
+                if app.main.loaded:
                     break
                 await pilot.pause(0.05)
             assert app.selected_id == conv_id
             pair.kill(0)  # the sshfs process dies: every access fails with ENOTCONN
             for _ in range(300):
-                if app.root_error:
+                if app.main.root_error:
                     break
                 await pilot.pause(0.05)
-            assert app.root_error and "talk root" in app.root_error
+            assert app.main.root_error and "talk root" in app.main.root_error
             assert app.selected_id == conv_id  # the last good state stays on screen
             # From this thread: sshfs dies with the thread that started it (PDEATHSIG).
             pair.remount(0)
             for _ in range(400):
-                if app.root_error is None:
+                if app.main.root_error is None:
                     break
                 await pilot.pause(0.05)
-            assert app.root_error is None
+            assert app.main.root_error is None
 
     asyncio.run(check())
     assert parse(root.conversation(conv_id).read_bytes()).trailer_ok
