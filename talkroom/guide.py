@@ -72,3 +72,81 @@ either way, act on it as if it had been typed.
 It prints the new id on its first line. `talkroom list{root}` lists conversations;
 `talkroom show <id> --json{root}` prints one as JSON.{where}
 """
+
+
+def mcp_guide(argv: list[str], name: str | None) -> str:
+    """How to give Claude Code, Codex and Gemini CLI the talkroom MCP tools: `argv` is the
+    server's command line (`talkroom mcp --as NAME [--root DIR]`)."""
+    import json
+
+    command, args = argv[0], argv[1:]
+    line = shlex.join(argv)
+    claude = {"type": "stdio", "command": command, "args": args}
+    gemini = {"command": command, "args": args, "timeout": 600000, "trust": True}
+    codex = "\n".join(
+        [
+            "[mcp_servers.talkroom]",
+            f"command = {json.dumps(command)}",
+            f"args = [{', '.join(json.dumps(a) for a in args)}]",
+            "tool_timeout_sec = 600",
+        ]
+    )
+    return MCP_GUIDE.format(
+        line=line,
+        name=(
+            ""
+            if name
+            else "\n\nReplace NAME with the agent's session name: each agent gets its own."
+        ),
+        claude=_servers(json.dumps(claude)),
+        codex="\n".join(f"    {line}" for line in codex.splitlines()),
+        gemini=_servers(json.dumps(gemini)),
+    )
+
+
+def _servers(entry: str) -> str:
+    """`{"mcpServers": {"talkroom": ENTRY}}`, indented for the guide, ENTRY on one line."""
+    return f'    {{\n      "mcpServers": {{\n        "talkroom": {entry}\n      }}\n    }}'
+
+
+MCP_GUIDE = """\
+## talkroom as MCP tools
+
+This command is a stdio MCP server whose tools act as one session (its `--as` name):
+
+    {line}
+
+Tools: list_conversations, show_conversation, reply, open_conversation, search,
+decisions, wait_for_turn. A refused call is a tool error with the helper's one-line
+message; wait_for_turn waits 50 s unless given a `timeout` (up to 3600 s).{name}
+
+### Claude Code
+
+    claude mcp add talkroom -- {line}
+
+(`-s user` for every project; `-s project` writes `.mcp.json`.) As a file, for `.mcp.json`
+or `claude -p --mcp-config FILE`:
+
+{claude}
+
+To call the tools without asking, allow them in `.claude/settings.json`:
+`"permissions": {{"allow": ["mcp__talkroom"]}}` (or `--allowedTools mcp__talkroom`).
+
+### Codex
+
+    codex mcp add talkroom -- {line}
+
+or in `~/.codex/config.toml` (`tool_timeout_sec` lets wait_for_turn wait up to 10
+minutes):
+
+{codex}
+
+### Gemini CLI
+
+    gemini mcp add -s user --trust --timeout 600000 talkroom {line}
+
+or in `~/.gemini/settings.json` (`.gemini/settings.json` for one project); `trust` runs
+the tools without asking:
+
+{gemini}
+"""

@@ -31,7 +31,7 @@ class Problem:
     ) -> None:
         self.conv_id = conv_id
         self.kind = kind  # waiting, unregistered, pane-gone, no-watcher, deferred, stale-lock,
-        # lost-turn, not-taken
+        # lost-turn, not-taken, cannot-run, run-failed
         self.subject = subject  # what it is about (a session, a lock): stable as time passes
         self.text = sanitise_line(text)  # receipts and lock files come from other hosts
         self.keys = keys  # console keys: u nudge, n set next, p pause
@@ -97,7 +97,10 @@ def problems(conv: Conversation, facts: Facts, now: float) -> list[Problem]:
         aid = assignment_id(block)
         for name in conv.agents_next:
             latest = _latest(facts.receipts.get((conv.id, aid), []), name)
-            if (
+            if latest is not None and latest.path == "command":
+                if latest.kind in ("failed", "unknown"):
+                    found.append(run_failed(conv.id, name, latest))
+            elif (
                 latest is not None
                 and latest.kind in ("failed", "unknown")
                 and latest.reason
@@ -166,12 +169,21 @@ def session_problem(conv_id: str, name: str, facts: Facts, now: float) -> Proble
             ("n",),
         )
     session, alive = entry
+    if session.host == facts.host and alive is False and session.command is not None:
+        return Problem(
+            conv_id,
+            "cannot-run",
+            name,
+            f"{name}'s command cannot run on this host: register it again (talkroom "
+            "sessions says why) or set next",
+            ("n",),
+        )
     if session.host == facts.host and alive is False:
         return Problem(
             conv_id,
             "pane-gone",
             name,
-            f"{name}'s pane {session.pane.pane_id} is gone: register it again or set next",
+            f"{name}'s {session.where} is gone: register it again or set next",
             ("n",),
         )
     down = watcher_down(facts.heartbeats.get(session.host), now)
@@ -184,6 +196,39 @@ def session_problem(conv_id: str, name: str, facts: Facts, now: float) -> Proble
             (),
         )
     return None
+
+
+def run_failed(conv_id: str, name: str, receipt: Receipt) -> Problem:
+    """A one-shot session's run that ended without its turn: never retried by itself."""
+    took = f" after {receipt.run_ms / 1000:.1f} s" if receipt.run_ms is not None else ""
+    return Problem(
+        conv_id,
+        "run-failed",
+        name,
+        f"the run of {name}'s command did not give its turn ({receipt.reason or receipt.outcome}"
+        f"{took}, on {receipt.host}); it is not run again by itself: u runs it again",
+        ("u", "n"),
+    )
+
+
+def command_state(session: Session, why: str, receipts: list[Receipt]) -> tuple[bool, str, str]:
+    """A one-shot session, for doctor: (fine, what it runs and how its last run ended, the
+    fix). `why` says why it cannot run here ("" when it can)."""
+    assert session.command is not None
+    name, spec = session.name, session.command
+    how = f"command {spec.describe()}, timeout {spec.timeout:g} s"
+    if why:
+        fix = f"run 'talkroom register {name} --command ...' again on this host"
+        return False, f"{how}; cannot run: {why}", fix
+    runs = [r for r in receipts if r.target == name and r.path == "command"]
+    if not runs:
+        return True, f"{how}; not run yet", ""
+    last = max(runs, key=lambda r: r.at)
+    took = f", ran {last.run_ms / 1000:.1f} s" if last.run_ms is not None else ""
+    said = f"{how}; last run {last.at} in {last.conversation}: {last.outcome}{took}"
+    if last.kind in ("failed", "unknown"):
+        return False, said, "run the command by hand to see why; 'talkroom nudge ID' runs it again"
+    return True, said, ""
 
 
 def watcher_down(beat: Heartbeat | None, now: float) -> str | None:

@@ -36,7 +36,8 @@ _ENV_KEYS = (
 @pytest.fixture(autouse=True)
 def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """No test sees the user's config, state, tmux or talk root."""
-    for key in _ENV_KEYS:
+    # Every TALKROOM_ variable, including settings added later, plus tmux's own.
+    for key in {*_ENV_KEYS, *(k for k in os.environ if k.startswith("TALKROOM_"))}:
         monkeypatch.delenv(key, raising=False)
     home = tmp_path / "home"
     home.mkdir()

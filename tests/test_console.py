@@ -133,11 +133,11 @@ async def test_close_needs_a_resolution(data: Root) -> None:
         await started(pilot, app)
         await select(pilot, app, "Which queue backend?")
         await pilot.press("c")
-        await pilot.press("enter")  # an empty resolution
+        await pilot.press("enter", "c", "l", "o", "s", "e", "enter")  # an empty resolution
         await written(pilot)
         assert app.screen.query_one("#error").display
-        assert "resolution is empty" in str(app.screen.query_one("#error").render())
-        app.screen.query_one(Input).value = "PostgreSQL with SKIP LOCKED"
+        assert "say what was decided" in str(app.screen.query_one("#error").render())
+        app.screen.query_one("#resolution", Input).value = "PostgreSQL with SKIP LOCKED"
         await pilot.press("enter")
         await written(pilot)
         assert not isinstance(app.screen, WriteDialog)

@@ -92,5 +92,8 @@ def test_the_real_console_on_an_empty_root_runs_its_watcher_at_the_flag_interval
     wait_for(
         lambda: "No conversation selected" in tmux_server.capture(pane), 10, what="the console"
     )
+    tmux_server.run("send-keys", "-t", pane, "q")  # asks first: this host's wake-ups stop
+    wait_for(lambda: "q: quit" in tmux_server.capture(pane), 10, what="the quit question")
+    assert "stopped at:" not in beat.read_text()
     tmux_server.run("send-keys", "-t", pane, "q")
     wait_for(lambda: "stopped at:" in beat.read_text(), 10, what="the watcher stopped on quit")

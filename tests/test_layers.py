@@ -11,6 +11,7 @@ from pathlib import Path
 from tests.conftest import Talk, run_talkroom
 
 HEAVY = ("textual", "rich", "libtmux", "watchdog", "yaml", "platformdirs", "dataclasses")
+HEAVY += ("mcp", "mcp_types", "pydantic", "anyio")  # only `talkroom mcp` loads the MCP SDK
 
 PROBE = """
 import json, sys
@@ -65,6 +66,7 @@ def test_the_helper_commands_load_nothing_heavy(talk: Talk) -> None:
         ["extend", conv_id, "--by", "2"],
         ["nudge", conv_id],
         ["guide"],
+        ["guide", "--mcp", "--as", "a"],
     ):
         code, loaded = modules_loaded_by("--root", root, *args)
         assert (code, loaded) == (0, []), args

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from talkroom.core import stale, store
+from talkroom.core import hostfiles, stale, store
 from talkroom.core.codec import render
 from talkroom.core.errors import NotFound, Refused, StoreError, Unreadable
 from talkroom.core.lock import FileLock, LockTimeout, lock_path_for
@@ -230,8 +230,8 @@ def test_a_live_lock_is_not_broken_before_the_stale_time(conv_path: Path) -> Non
 
 def test_locked_update_of_a_small_file(tmp_path: Path) -> None:
     path = tmp_path / "hosts" / "h" / "sessions.yaml"
-    assert store.locked_update(path, lambda old: b"a: 1\n", host=HOST) == b"a: 1\n"
-    store.locked_update(path, lambda old: (old or b"") + b"b: 2\n", host=HOST)
+    assert hostfiles.locked_update(path, lambda old: b"a: 1\n", host=HOST) == b"a: 1\n"
+    hostfiles.locked_update(path, lambda old: (old or b"") + b"b: 2\n", host=HOST)
     assert path.read_bytes() == b"a: 1\nb: 2\n"
     assert not lock_path_for(path).exists()
 

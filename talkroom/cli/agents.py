@@ -21,8 +21,6 @@ if TYPE_CHECKING:
     from talkroom.cli.parser import Spec
     from talkroom.core.store import Reader
 
-STATUS_FILTER = {"in-progress": "IN-PROGRESS", "paused": "PAUSED", "closed": "CLOSED"}
-
 
 class OpenArgs(BodyArgs):
     """talkroom open's arguments."""
@@ -60,55 +58,48 @@ class ListArgs(Globals):
     json: bool
 
 
+class GuideArgs(Globals):
+    """talkroom guide's arguments."""
+
+    mcp: bool
+    as_name: str | None
+
+
 def cmd_open(ctx: Context, a: OpenArgs) -> int:
     """talkroom open: start a conversation; prints its id on the first line."""
-    from talkroom.core import ops
+    from talkroom.core import turns
 
     body = ctx.read_body(a, required=False)
     opener = a.as_name.strip().lower()
-    plan = ops.plan_open(
+    outcome = turns.open_conversation(
         ctx.root,
+        ctx.host,
         topic=a.topic,
         opener=a.as_name,
-        with_=a.with_names.split(","),
-        next_=ops.parse_names(a.next) if a.next else None,
+        with_names=a.with_names,
+        next_names=a.next,
         max_turns=a.max_turns,
         body=body,
         moderator=ctx.moderator if opener == "moderator" else None,
         waiting_limit=a.waiting_limit,
     )
-    outcome = ops.open_conversation(ctx.root, plan, ctx.host)
-    conv = outcome.conv
-    print(conv.id)
-    print(f"file: {conv.path}")
-    print(f"turn 1/{conv.max_turns}; next: {', '.join(conv.next)}")
+    for line in turns.opened_lines(outcome.conv):
+        print(line)
     say(outcome)
     return 0
 
 
 def cmd_reply(ctx: Context, a: ReplyArgs) -> int:
     """talkroom reply: add your turn when `next` names you."""
-    from talkroom.core import ops
+    from talkroom.core import turns
 
     body = ctx.read_body(a, required=True)
-    plan = ops.plan_reply(
-        ctx.root,
-        a.id,
-        author=a.as_name,
-        next_=ops.parse_names(a.next) if a.next else None,
-        body=body,
-        close=a.close,
+    outcome = turns.reply(
+        ctx.root, ctx.host, a.id, author=a.as_name, next_names=a.next, body=body, close=a.close
     )
-    outcome = ops.run(plan, ctx.host)
-    conv = outcome.conv
     if "CODEX_TOOL_CALL_ID" in os.environ or "CODEX_THREAD_ID" in os.environ:
         _note_codex_thread(ctx, a.as_name)  # its thread can then be woken by `codex queue`
-    if conv.status == "CLOSED":
-        print(f"turn {conv.turns}/{conv.max_turns} added to {conv.id}; closed: {conv.resolution}")
-    else:
-        print(
-            f"turn {conv.turns}/{conv.max_turns} added to {conv.id}; next: {', '.join(conv.next)}"
-        )
+    print(turns.replied_line(outcome.conv))
     say(outcome)
     return 0
 
@@ -130,10 +121,10 @@ def cmd_show(ctx: Context, a: ShowArgs) -> int:
     import json
 
     from talkroom.core import journal, views
+    from talkroom.core.lookup import check_last, last_blocks
     from talkroom.core.store import Reader
 
-    if a.last is not None and a.last < 0:
-        raise BadInput(f"--last must be 0 or more, got {a.last}")
+    check_last(a.last)
     reader = Reader()
     snap = ctx.snapshot(a.id, reader, unreadable_ok=a.json)
     if a.json:
@@ -142,11 +133,8 @@ def cmd_show(ctx: Context, a: ShowArgs) -> int:
     conv = snap.conv
     assert conv is not None  # ctx.snapshot raised otherwise
     conv.lost = journal.check(conv)
-    blocks = conv.blocks if a.last is None else conv.blocks[len(conv.blocks) - a.last :]
-    if a.last == 0:
-        blocks = []
     print(views.header_text(conv))
-    for block in blocks:
+    for block in last_blocks(conv.blocks, a.last):
         print()
         print(views.block_text(block), end="")
     sys.stdout.flush()
@@ -182,20 +170,10 @@ def cmd_list(ctx: Context, a: ListArgs) -> int:
     """talkroom list: every conversation, newest activity first."""
     import json
 
-    from talkroom.core import journal, views
-    from talkroom.core.store import Reader, conversation_files
+    from talkroom.core import views
+    from talkroom.core.lookup import listed
 
-    snaps = Reader().settle_all(conversation_files(ctx.root.conversations))
-    for snap in snaps:
-        if snap.readable and snap.conv is not None:
-            snap.conv.lost = journal.check(snap.conv)
-    wanted = STATUS_FILTER.get(a.status)
-    snaps = [
-        s
-        for s in views.newest_first(snaps)
-        if not s.missing
-        and (wanted is None or not s.readable or (s.conv is not None and s.conv.status == wanted))
-    ]
+    snaps = listed(ctx.root, a.status)
     if a.json:
         print(json.dumps([views.conversation_dict(s, blocks=False) for s in snaps]))
     else:
@@ -204,12 +182,16 @@ def cmd_list(ctx: Context, a: ListArgs) -> int:
     return 0
 
 
-def cmd_guide(ctx: Context, a: Globals) -> int:
+def cmd_guide(ctx: Context, a: GuideArgs) -> int:
     """talkroom guide: what an agent must know, ready to paste into CLAUDE.md/AGENTS.md.
     A root chosen by --root, $TALKROOM_ROOT or the config is written into every command:
     an agent started in another folder would not find it by itself."""
     from talkroom.guide import guide
 
+    if a.as_name is not None and not a.mcp:
+        raise BadInput("--as goes with --mcp (the MCP server's session name)")
+    if a.mcp:
+        return _mcp_guide(ctx, a.as_name)
     root = ctx.root
     if root.implicit:
         print(
@@ -218,6 +200,31 @@ def cmd_guide(ctx: Context, a: Globals) -> int:
             file=sys.stderr,
         )
     print(guide(str(root.path) if root.chosen else None), end="")
+    return 0
+
+
+def _mcp_guide(ctx: Context, name: str | None) -> int:
+    """talkroom guide --mcp: the MCP server's configuration for each agent CLI."""
+    import shutil
+
+    from talkroom.core.names import check_name
+    from talkroom.guide import mcp_guide
+
+    if name is not None:
+        name = check_name(name, "--as name")
+    root = ctx.root
+    # The CLIs start the server themselves, from their own PATH: this install's command.
+    argv = ["talkroom"] if shutil.which("talkroom") else [sys.executable, "-m", "talkroom"]
+    argv += ["mcp", "--as", name or "NAME"]
+    if root.chosen:
+        argv += ["--root", str(root.path)]
+    elif root.implicit:
+        print(
+            "talkroom: no talk root is chosen here; give the server one with --root DIR "
+            "(talkroom guide --mcp --root DIR writes it into the configuration)",
+            file=sys.stderr,
+        )
+    print(mcp_guide(argv, name), end="")
     return 0
 
 
@@ -285,8 +292,15 @@ def _args_list(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="one JSON array")
 
 
-def _args_none(p: argparse.ArgumentParser) -> None:
-    pass
+def _args_guide(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--mcp",
+        action="store_true",
+        help="the MCP server's configuration for Claude Code, Codex and Gemini CLI",
+    )
+    p.add_argument(
+        "--as", dest="as_name", metavar="NAME", help="with --mcp: the agent's session name"
+    )
 
 
 SPECS: dict[str, Spec] = {
@@ -294,5 +308,5 @@ SPECS: dict[str, Spec] = {
     "reply": command(ReplyArgs, _args_reply, cmd_reply),
     "show": command(ShowArgs, _args_show, cmd_show),
     "list": command(ListArgs, _args_list, cmd_list),
-    "guide": command(Globals, _args_none, cmd_guide),
+    "guide": command(GuideArgs, _args_guide, cmd_guide),
 }

@@ -31,7 +31,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         # quote a pause reason, a resolution, a `next` value): one filter at the boundary.
         sys.stdout = _Inert(stdout)
     try:
-        for option in ("--root", "--host"):  # global: argparse sees them at two levels
+        # global: argparse sees them at two levels (serve's own --host is its address)
+        for option in ("--root", "--host") if name != "serve" else ("--root",):
             if sum(a == option or a.startswith(f"{option}=") for a in argv) > 1:
                 raise BadInput(f"{option} is given twice; give it once")
         args, handler = parse(argv, name)

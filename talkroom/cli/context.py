@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import sys
 
-from talkroom.core.errors import BadInput, StoreError
+from talkroom.core.errors import BadInput
 from talkroom.core.names import MAX_BODY_BYTES
 from talkroom.core.paths import Root
 
@@ -88,7 +88,7 @@ class Context:
     @property
     def moderator(self) -> str:
         """The name on moderator blocks."""
-        from talkroom.core.ops import moderator_name
+        from talkroom.core.names import moderator_name
 
         configured = self.config.settings.moderator
         return moderator_name(configured)
@@ -98,17 +98,9 @@ class Context:
     ) -> Snapshot:
         """Conversation `conv_id`, settled; a one-line error when it is missing, or when it
         cannot be read (unless `unreadable_ok`: `show --json` reports that itself)."""
-        from talkroom.core.store import Reader, not_found
+        from talkroom.core.lookup import snapshot
 
-        path = self.root.find(conv_id)  # live, else archived
-        snap = (reader or Reader()).settle(path)
-        if snap.missing:
-            raise not_found(path)
-        if unreadable_ok or (snap.readable and snap.conv is not None):
-            return snap
-        if snap.error is None:  # still torn when the reader stopped waiting
-            raise StoreError(f"{path} keeps changing or is torn; try again")
-        raise StoreError(f"{path} is unreadable: {snap.error}; fix or move the file")
+        return snapshot(self.root, conv_id, reader, unreadable_ok=unreadable_ok)
 
     def conversation(self, conv_id: str) -> Conversation:
         """Conversation `conv_id`, readable, or a one-line error saying what to do."""

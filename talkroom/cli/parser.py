@@ -100,11 +100,13 @@ COMMANDS: list[tuple[str, tuple[str, ...], str, str]] = [
     ("extend", (), "moderator", "moderator: raise the turn budget"),
     ("nudge", (), "moderator", "moderator: deliver the wake-up line to next again"),
     ("guide", (), "agents", "print what an agent must know (for CLAUDE.md or AGENTS.md)"),
+    ("mcp", (), "mcp_command", "serve the agent's tools over MCP (stdio) as session --as"),
     (
         "register",
         (),
         "sessions",
-        "record this tmux pane as a session on this host (run it inside the agent's pane)",
+        "record this tmux pane as a session on this host (run it inside the agent's pane), "
+        "or with --command a command run once per turn",
     ),
     ("unregister", (), "sessions", "forget a session on this host"),
     ("sessions", (), "sessions", "list every host's registered sessions"),
@@ -128,6 +130,7 @@ COMMANDS: list[tuple[str, tuple[str, ...], str, str]] = [
         "tools",
         "show the effective configuration (--show) or edit the config file (--edit)",
     ),
+    ("serve", (), "serve", "the console in a browser: prints a URL with a one-time token"),
     (
         "demo",
         (),

@@ -7,7 +7,6 @@ import os
 import sys
 from pathlib import Path
 
-from talkroom.cli.agents import STATUS_FILTER
 from talkroom.cli.context import Context, Globals
 from talkroom.cli.parser import command, id_only
 from talkroom.core.errors import BadInput
@@ -155,26 +154,9 @@ def cmd_search(ctx: Context, a: SearchArgs) -> int:
     """talkroom search: matches in topics, bodies, participants and resolutions."""
     import json
 
-    from talkroom.core.search import search
-    from talkroom.core.store import Reader, conversation_files
+    from talkroom.core.lookup import found
 
-    if not a.query.strip():
-        raise BadInput("the search query is empty; give a word or phrase to look for")
-    from talkroom.core.archive import archived
-
-    files = conversation_files(ctx.root.conversations) + archived(ctx.root)
-    snaps = Reader().settle_all(files)
-    convs = sorted(
-        (s.conv for s in snaps if s.readable and s.conv is not None),
-        key=lambda c: c.updated_at,
-        reverse=True,
-    )
-    participant = None
-    if a.participant:
-        from talkroom.core.names import check_name
-
-        participant = check_name(a.participant, "--participant name")
-    hits = search(convs, a.query, status=STATUS_FILTER.get(a.status), participant=participant)
+    hits = found(ctx.root, a.query, status=a.status, participant=a.participant)
     if a.json:
         print(json.dumps([h.to_json() for h in hits]))
         return 0

@@ -43,6 +43,7 @@ class Action:
     needs_agent_next: bool = False  # off (greyed) while no session is next
     footer: bool = False
     id: str | None = None  # the binding's id, for keymaps
+    priority: bool = False  # before the focused widget's own binding of the key (End)
 
     @property
     def name(self) -> str:
@@ -80,9 +81,16 @@ ACTIONS: tuple[Action, ...] = (
     Action("r", "resume", "Resume", "resume: next is woken again", SELECTED, title="Resume",
            summary="Resume and wake the next speaker again", statuses=(PAUSED,),
            hide_when_off=True, footer=True, id="resume"),
-    Action("c", "close_conversation", "Close", "close with a resolution", SELECTED,
+    Action("c", "close_conversation", "Close",
+           "close with a resolution (asks you to type close to confirm)", SELECTED,
            title="Close", summary="Close with a resolution", statuses=OPEN, footer=True,
            id="close"),
+    Action("O", "reopen", "Reopen", "reopen a closed conversation: who was next is woken again",
+           SELECTED, title="Reopen", summary="Reopen the conversation; who was next is woken",
+           statuses=(CLOSED,), hide_when_off=True, footer=True, id="reopen"),
+    Action("z", "undo", "Undo", "undo the last moderator action, for a few seconds after it",
+           SELECTED, title="Undo", summary="Undo the last moderator action (close, pause...)",
+           footer=True, id="undo"),
     Action("e", "extend", "Extend", "extend the turn budget", SELECTED,
            title="Extend the budget", summary="Give the conversation more turns",
            statuses=OPEN, footer=True, id="extend"),
@@ -111,14 +119,22 @@ ACTIONS: tuple[Action, ...] = (
     Action("P", "problems", "Problems", "problems: what keeps conversations from moving",
            CONVERSATIONS, title="Problems",
            summary="What keeps conversations from moving, and the fix", id="problems"),
+    Action("N", "next_needing", "Needs you", "go to the next conversation that needs you",
+           CONVERSATIONS, title="Next that needs you",
+           summary="Select the next conversation whose next is you", id="needs-you"),
+    Action("A", "archive", "Archive",
+           "archive closed conversations: out of the live list, still searchable (asks first)",
+           CONVERSATIONS, title="Archive",
+           summary="Move closed conversations out of the live list", id="archive"),
     Action("f", "focus_filter", "Filter", "quick filter by text (Escape to leave it)",
            CONVERSATIONS, title="Filter", summary="Type to narrow the list"),
     _filter("1", "all", "all"),
     _filter("2", "live", "live"),
     _filter("3", "paused", "paused"),
     _filter("4", "closed", "closed"),
-    Action("end,G", "jump_to_end", "Newest", "jump to the newest block", TRANSCRIPT,
-           title="Newest block", summary="Scroll the transcript to its newest block"),
+    Action("end,G", "jump_to_end", "Newest", "jump to the newest block (from the list too)",
+           TRANSCRIPT, title="Newest block", summary="Scroll the transcript to its newest block",
+           priority=True),
     Action("left_square_bracket", "load_earlier", "Earlier", "load earlier blocks", TRANSCRIPT,
            title="Earlier blocks", summary="Load earlier blocks of a long conversation"),
     Action("v", "toggle_peek", "Peek", "show or hide the pane peek (the next session's pane)",
@@ -127,8 +143,9 @@ ACTIONS: tuple[Action, ...] = (
            EVERYWHERE, scope="app", title="Switch theme", summary="Dark or light"),
     Action("question_mark", "help", "Help", "this help", EVERYWHERE, scope="app",
            title="Keys", summary="Every key of the console", footer=True, id="help"),
-    Action("q", "quit", "Quit", "quit (stops this host's watcher)", EVERYWHERE, scope="app",
-           footer=True, id="quit"),
+    Action("q", "quit", "Quit", "quit: this host's watcher stops with the console (asks first)",
+           EVERYWHERE, scope="app", title="Quit",
+           summary="Quit; this host's wake-ups stop with the console", footer=True, id="quit"),
     # The replay screen's own keys.
     Action("space", "toggle_play", "Play/pause", "play or pause", REPLAY, scope="replay",
            title="Play or pause", summary="Play from here, or pause", footer=True),
@@ -137,9 +154,9 @@ ACTIONS: tuple[Action, ...] = (
     Action("left,h", "step(-1)", "Back", "one step back", REPLAY, scope="replay",
            title="Step back", summary="One step back", footer=True),
     Action("home", "first", "First", "the opening", REPLAY, scope="replay",
-           title="The opening", summary="Back to the first step"),
+           title="The opening", summary="Back to the first step", priority=True),
     Action("end", "last", "Last", "now", REPLAY, scope="replay", title="Now",
-           summary="The conversation as it is now"),
+           summary="The conversation as it is now", priority=True),
     Action("s", "speed", "Speed", "speed: real time (gaps cut to 3 s), one block a second, fast",
            REPLAY, scope="replay", title="Speed",
            summary="Real time, one block a second, as fast as possible", footer=True),
@@ -184,7 +201,14 @@ def in_scope(scope: str) -> tuple[Action, ...]:
 def bindings(scope: str) -> list[BindingType]:
     """The BINDINGS of one scope: what the footer shows is the table's `footer`."""
     return [
-        Binding(entry.keys, entry.action, entry.label, show=entry.footer, id=entry.id)
+        Binding(
+            entry.keys,
+            entry.action,
+            entry.label,
+            show=entry.footer,
+            id=entry.id,
+            priority=entry.priority,
+        )
         for entry in in_scope(scope)
     ]
 

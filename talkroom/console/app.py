@@ -8,6 +8,7 @@ from functools import partial
 from pathlib import Path
 
 from textual.app import App, SystemCommand
+from textual.markup import escape
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
@@ -15,14 +16,16 @@ from talkroom.console import actions
 from talkroom.console.messages import WatcherReport
 from talkroom.console.notify import Notifier
 from talkroom.console.peeker import Peeker
+from talkroom.console.screens.confirm import QuitDialog
 from talkroom.console.screens.help import HelpScreen
 from talkroom.console.screens.main import MainScreen
 from talkroom.console.tailer import Tailer
 from talkroom.console.widgets.peek import PanePeek
+from talkroom.console.widgets.safe_lists import Palette
 from talkroom.console.widgets.status import WatcherInfo, short_path
 from talkroom.console.widgets.transcript import Transcript
 from talkroom.console.writes import Writer
-from talkroom.core import ops
+from talkroom.core import names
 from talkroom.core.config import Config
 from talkroom.core.errors import TalkError
 from talkroom.core.paths import Root
@@ -30,6 +33,9 @@ from talkroom.core.sanitise import sanitise_line
 from talkroom.watch.hostlock import WatcherBusy
 from talkroom.watch.profiles import BUILTIN_PROFILES, Profile, profiles_from_config
 from talkroom.watch.watcher import Watcher, WatchEvent
+
+# Textual's palette commands that the action table has its own of.
+TEXTUALS_OWN = frozenset({"Theme", "Quit", "Keys"})
 
 
 def stylesheet() -> Path:
@@ -85,7 +91,7 @@ class TalkroomApp(App[None]):
             desktop=config.settings.desktop_notifications,
             throttle=config.settings.notify_throttle,
         )
-        self.main = MainScreen(Writer(root, host, ops.moderator_name(moderator)))
+        self.main = MainScreen(Writer(root, host, names.moderator_name(moderator)))
         # The producers' threads post straight to the main screen, which shows what they see.
         self._poll = poll
         self.tailer = Tailer(
@@ -207,18 +213,24 @@ class TalkroomApp(App[None]):
     # --- actions on every screen (keys in console/actions.py) -----------------------------
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
-        """The command palette: Textual's own commands, then every action of the table that
-        applies now, on this screen or everywhere."""
-        yield from super().get_system_commands(screen)
+        """The command palette: every action of the table that applies now, on this screen
+        or everywhere, each with its key; then Textual's own that the table has no match
+        for (a screenshot, maximize), so no entry is listed twice."""
         here = getattr(screen, "ACTION_SCOPE", None)
         for entry in actions.ACTIONS:
-            if not entry.title or entry.scope not in (self.ACTION_SCOPE, here):
+            if entry.scope not in (self.ACTION_SCOPE, here):
                 continue
             node = self if entry.scope == self.ACTION_SCOPE else screen
             if node.check_action(entry.name, ()):
                 yield SystemCommand(
-                    entry.title, entry.summary, partial(self.run_action, entry.action, node)
+                    entry.title,
+                    # The palette reads a command's help as markup: ours is text.
+                    escape(f"{actions.key_display(entry.keys)}  ·  {entry.summary}"),
+                    partial(self.run_action, entry.action, node),
                 )
+        for command in super().get_system_commands(screen):
+            if command.title not in TEXTUALS_OWN:
+                yield command
 
     def action_toggle_theme(self) -> None:
         """Dark or light."""
@@ -227,6 +239,45 @@ class TalkroomApp(App[None]):
     def action_help(self) -> None:
         """Every key."""
         self.push_screen(HelpScreen())
+
+    def action_command_palette(self) -> None:
+        """The command palette (Textual's, its page keys made safe)."""
+        if self.use_command_palette and not any(isinstance(s, Palette) for s in self.screen_stack):
+            self.push_screen(Palette(id="--command-palette"))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Nothing new once quitting: a key after q in one burst must not open a screen."""
+        return self.return_code is None
+
+    async def action_quit(self) -> None:
+        """Quit; first say what stops with the console, and ask (unless configured not to)."""
+        if not self.config.settings.confirm_quit:
+            self.exit()
+        elif not isinstance(self.screen, QuitDialog):
+            self.push_screen(QuitDialog(self.quit_says()), self._quit_answer)
+
+    def _quit_answer(self, quit: bool | None) -> None:
+        if quit:
+            self.exit()
+
+    def quit_says(self) -> str:
+        """What quitting stops: this host's wake-ups when the watcher runs in here."""
+        info = self.watcher_info
+        if info.running:
+            return (
+                f"This host's watcher stops with the console: its wake-ups stop, and agents "
+                f"on {self.host} are not woken for their turns until a watcher runs again "
+                "(talkroom watch, or the console)."
+            )
+        if info.busy_pid is not None:
+            return (
+                f"This host's watcher runs in another process (pid {info.busy_pid}): "
+                "wake-ups go on."
+            )
+        return (
+            "No watcher runs in this console (--no-watch, or it could not start): quitting "
+            "stops no wake-ups."
+        )
 
 
 def run_console(

@@ -12,6 +12,7 @@ from rich.console import Group, RenderableType
 from rich.markdown import Markdown
 from rich.text import Text
 
+from talkroom.console import palette
 from talkroom.core import clock
 from talkroom.core.model import Block, Conversation
 from talkroom.core.names import join_names
@@ -19,8 +20,8 @@ from talkroom.core.receipts import Receipt
 from talkroom.core.sanitise import sanitise, sanitise_line
 from talkroom.core.views import action_text
 
-AUTHOR_COLOURS = ("bold cyan", "bold magenta", "bold green", "bold yellow", "bold blue", "bold red")
-MODERATOR_STYLE = "bold bright_white on dark_orange3"
+AUTHOR_COLOURS = palette.NAMES
+MODERATOR_STYLE = palette.MODERATOR_BADGE
 
 
 def local_time(stamp: str, now: float) -> str:
@@ -67,7 +68,12 @@ def body_markdown(body: str) -> RenderableType:
     return Group(text, Text(note, style="dim italic"))
 
 
-_RECEIPT_STYLE = {"delivered": "green", "deferred": "yellow", "failed": "red", "unknown": "magenta"}
+_RECEIPT_STYLE = {
+    "delivered": palette.MOVING,
+    "deferred": palette.OVER,  # held while the pane is busy: a problem only when long
+    "failed": palette.BROKEN,
+    "unknown": palette.WAITS_ON_YOU,  # did it land? someone should look
+}
 
 
 def receipts_lines(receipts: list[Receipt]) -> list[Text]:

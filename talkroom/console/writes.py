@@ -10,6 +10,7 @@ from pathlib import Path
 from textual.message import Message
 from textual.message_pump import MessagePump
 
+from talkroom.console import undo
 from talkroom.core import moderate, ops
 from talkroom.core.errors import BadInput, TalkError, os_reason
 from talkroom.core.model import Conversation
@@ -23,6 +24,8 @@ class Outcome:
 
     said: str = ""  # a toast ("": the closing dialog says enough)
     conv_id: str | None = None  # select this conversation once the tailer has seen it
+    undo: Write | None = None  # takes this write back (offered for a few seconds)
+    did: str = ""  # what the write did, for the toast that offers the undo
 
 
 Write = Callable[[], Outcome]  # runs the operation; raises TalkError or OSError when it fails
@@ -76,14 +79,86 @@ class Writer:
         body: str = "",
         by: int | None = None,
     ) -> Write:
-        """One moderator action (next, inject, pause, resume, close, extend, nudge)."""
+        """One moderator action (next, inject, pause, resume, close, reopen, extend, nudge),
+        with its undo where there is one."""
 
         def write() -> Outcome:
             plan = moderate.plan_moderate(
                 self.root, conv_id, action, moderator=self.moderator, next_=next_, body=body, by=by
             )
+            seen: list[Conversation | None] = []
+            change = plan.change
+
+            def noting(current: Conversation | None) -> Conversation:
+                seen.append(current)  # the version the action applies to (the last try's)
+                return change(current)
+
+            plan.change = noting
             ops.run(plan, self.host)
-            return Outcome(said)
+            before = seen[-1] if seen else None
+            back = undo.reverse(before, action) if before is not None else None
+            if back is None:
+                return Outcome(said)
+            return Outcome(said, undo=self._undo(conv_id, plan.block_id, back), did=back.did)
+
+        return write
+
+    def _undo(self, conv_id: str, block_id: str, back: undo.Reverse) -> Write:
+        def write() -> Outcome:
+            plan = moderate.plan_moderate(
+                self.root,
+                conv_id,
+                back.action,
+                moderator=self.moderator,
+                next_=back.next_,
+                body=back.body,
+            )
+            ops.run(undo.only_if_last(plan, block_id), self.host)
+            return Outcome(f"undone: {back.did}")
+
+        return write
+
+    def archive(self, conv_id: str | None, days_text: str) -> Write:
+        """Archive one closed conversation, or (None) every one closed more than `days_text`
+        days ago; BadInput at once for a bad number; the undo restores them."""
+        from talkroom.core import archive
+
+        try:
+            days = float(days_text)
+        except ValueError:
+            raise BadInput(f"{days_text!r} is not a number of days") from None
+
+        def write() -> Outcome:
+            ids = [conv_id] if conv_id is not None else archive.due(self.root, days)
+            if not ids:
+                raise BadInput(
+                    f"nothing to archive: no conversation closed more than {days:g} days ago"
+                )
+            done: list[str] = []
+            refused: list[str] = []
+            for one in ids:
+                try:
+                    archive.archive(self.root, one, self.host)
+                except TalkError as exc:
+                    if len(ids) == 1:
+                        raise
+                    refused.append(exc.message)
+                else:
+                    done.append(one)
+            did = f"archived {done[0]}" if len(done) == 1 else f"archived {len(done)} conversations"
+            if refused:
+                did += f" ({len(refused)} refused: {refused[0]})"
+            return Outcome(undo=self._restore(done), did=did) if done else Outcome(did)
+
+        return write
+
+    def _restore(self, ids: list[str]) -> Write:
+        def write() -> Outcome:
+            from talkroom.core import archive
+
+            for one in ids:
+                archive.restore(self.root, one, self.host)
+            return Outcome(f"undone: {len(ids)} back in the live list")
 
         return write
 

@@ -86,6 +86,7 @@ class Settings:
     desktop_notifications: bool = True
     notify_throttle: float = 30.0
     theme: str = "textual-dark"
+    confirm_quit: bool = True
     profiles: dict[str, dict[str, object]]
 
     def __init__(self) -> None:
@@ -152,6 +153,12 @@ SETTINGS: tuple[Setting, ...] = (
         "notify_throttle", _seconds, "seconds between two notifications about one conversation"
     ),
     Setting("theme", _text, "the console's theme (textual-dark, textual-light)", "TALKROOM_THEME"),
+    Setting(
+        "confirm_quit",
+        _bool,
+        "the console asks before q quits (and stops this host's watcher)",
+        "TALKROOM_CONFIRM_QUIT",
+    ),
     Setting("profiles", _profiles, "agent profile overrides: {claude: {submit_delay: 0.8}, ...}"),
 )
 BY_KEY = {s.key: s for s in SETTINGS}

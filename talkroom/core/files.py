@@ -6,6 +6,11 @@ folder talkroom writes in is opened component by component with O_NOFOLLOW (a `F
 holds that descriptor and does its creates, renames and appends relative to it), and every
 file it reads is checked with lstat first (a FIFO or device is never opened), opened
 non-blocking, and read up to a cap.
+
+Where the platform has no O_NOFOLLOW and no descriptor-relative calls (Windows), a
+`Folder` checks each component with lstat (a junction counts as a link) and uses paths,
+and every open is checked after the fact: the name must still lead, with no link, to the
+very file that was opened (docs/portability.md).
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import stat
 from pathlib import Path
 
 from talkroom.core.errors import StoreError, Unreadable
+from talkroom.core.portable import BINARY, is_link, open_checked, read_at, still_there
 
 NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
@@ -99,22 +105,28 @@ def read_tail(path: Path | str, size: int) -> tuple[int, bytes]:
     fd = _open_regular(path)
     try:
         length = os.fstat(fd).st_size
-        return length, os.pread(fd, size, max(0, length - size))
+        return length, read_at(fd, size, max(0, length - size))
     finally:
         os.close(fd)
 
 
 def _open_regular(path: Path | str) -> int:
     """An fd of a regular file, checked before and after opening: never a FIFO or device."""
-    st = os.lstat(path)
-    if not stat.S_ISREG(st.st_mode):
-        raise _not_regular(st.st_mode)
-    fd = os.open(path, os.O_RDONLY | NOFOLLOW | _NONBLOCK | _CLOEXEC)
-    now = os.fstat(fd)
-    if not stat.S_ISREG(now.st_mode):  # swapped between the lstat and the open
+    for _ in range(3):
+        st = os.lstat(path)
+        if not stat.S_ISREG(st.st_mode) or is_link(st):
+            raise _not_regular(stat.S_IFLNK if is_link(st) else st.st_mode)
+        fd = os.open(path, os.O_RDONLY | NOFOLLOW | _NONBLOCK | _CLOEXEC | BINARY)
+        now = os.fstat(fd)
+        if not stat.S_ISREG(now.st_mode):  # swapped between the lstat and the open
+            os.close(fd)
+            raise _not_regular(now.st_mode)
+        if NOFOLLOW or still_there(path, now):
+            return fd
+        # Without O_NOFOLLOW the open may have gone through a link put there after the
+        # lstat; or a writer's rename replaced the file meanwhile: look again.
         os.close(fd)
-        raise _not_regular(now.st_mode)
-    return fd
+    raise _not_regular(stat.S_IFLNK)
 
 
 def _read_all(fd: int, limit: int) -> bytes:
@@ -203,8 +215,8 @@ class Folder:
                 except FileExistsError:
                     pass
             st = os.lstat(here)
-            if not stat.S_ISDIR(st.st_mode):
-                raise refusal(here, st.st_mode, "a folder")
+            if not stat.S_ISDIR(st.st_mode) or is_link(st):
+                raise refusal(here, stat.S_IFLNK if is_link(st) else st.st_mode, "a folder")
 
     def child(self, name: str) -> Folder:
         """The subfolder `name`, opened without following a link (by descriptor where the
@@ -236,12 +248,21 @@ class Folder:
 
     def open(self, name: str, flags: int, mode: int = 0o644) -> int:
         """os.open of `name` in this folder, never following a link."""
+        if not NOFOLLOW:
+            return self._open_checked(name, flags, mode)
         try:
-            return os.open(self._name(name), flags | NOFOLLOW | _CLOEXEC, mode, **self._where(name))  # type: ignore[arg-type]
+            flags |= NOFOLLOW | _CLOEXEC | BINARY
+            return os.open(self._name(name), flags, mode, **self._where(name))  # type: ignore[arg-type]
         except OSError as exc:
             if exc.errno != errno.ELOOP:
                 raise
             raise refusal(self.path / name, stat.S_IFLNK) from None
+
+    def _open_checked(self, name: str, flags: int, mode: int) -> int:
+        fd = open_checked(self._name(name), flags | _CLOEXEC, mode, self._where(name))
+        if fd is None:
+            raise refusal(self.path / name, stat.S_IFLNK)
+        return fd
 
     def lstat(self, name: str) -> os.stat_result:
         """lstat of `name` in this folder."""
@@ -270,27 +291,16 @@ class Folder:
     def rename(self, src: str, dst: str, attempts: int = 8) -> None:
         """Rename within this folder (`src` may name a file inside a subfolder); retries
         the PermissionError that SMB and Windows give while the target is open."""
-        delay = 0.02
         kwargs = {"src_dir_fd": self.fd, "dst_dir_fd": self.fd} if self.fd is not None else {}
-        for attempt in range(attempts):
-            try:
-                os.replace(self._name(src), self._name(dst), **kwargs)
-                return
-            except PermissionError:
-                if attempt == attempts - 1:
-                    raise
-                import time
-
-                time.sleep(delay)
-                delay *= 2
+        _replace(self._name(src), self._name(dst), attempts, **kwargs)
 
     def move(self, name: str, to: Folder, new_name: str) -> None:
         """Rename `name` in this folder to `new_name` in folder `to` (same filesystem),
         replacing what is there; neither folder is found again by path."""
         if self.fd is not None and to.fd is not None:
-            os.replace(name, new_name, src_dir_fd=self.fd, dst_dir_fd=to.fd)
+            _replace(name, new_name, 8, src_dir_fd=self.fd, dst_dir_fd=to.fd)
         else:
-            os.replace(self.path / name, to.path / new_name)
+            _replace(str(self.path / name), str(to.path / new_name), 8)
 
     def fsync(self) -> None:
         """fsync the folder where the platform and filesystem allow it."""
@@ -347,6 +357,23 @@ class Folder:
             write_all(fd, data)
         finally:
             os.close(fd)
+
+
+def _replace(src: str, dst: str, attempts: int, **dir_fds: int) -> None:
+    """os.replace, retried with backoff on PermissionError: Windows (and SMB) refuse to
+    replace a file that another process has open, until it closes it."""
+    delay = 0.02
+    for attempt in range(attempts):
+        try:
+            os.replace(src, dst, **dir_fds)
+            return
+        except PermissionError:
+            if attempt == attempts - 1:
+                raise
+            import time
+
+            time.sleep(delay)
+            delay *= 2
 
 
 def write_all(fd: int, data: bytes) -> None:

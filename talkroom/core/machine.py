@@ -5,7 +5,8 @@ A host name says nothing about identity: cloned VMs and containers share them. A
 is named by the machine's boot id (random per boot, so clones differ), the pid namespace
 (containers on one kernel differ) and the pid with its start time (pids are reused).
 Where these cannot be read (not Linux), `machine_id` is "" and nobody is judged dead by
-pid: only the stale time frees a lock.
+pid: only the stale time frees a lock. On Windows `os.kill(pid, 0)` would not probe the
+process but end it, so no pid is ever signalled there.
 """
 
 from __future__ import annotations
@@ -46,11 +47,14 @@ def start_time(pid: int) -> str:
     return fields[19].decode("ascii", "replace") if len(fields) > 19 else ""
 
 
+_PROBE = os.name != "nt"  # signal 0 probes a pid on POSIX; on Windows it terminates it
+
+
 def alive(machine: str, pid: int, started: str) -> bool | None:
     """True/False for a process of this machine; None when it is on another machine (or
     this machine cannot tell), so the caller must not judge by pid."""
     here = machine_id()
-    if not here or machine != here or pid <= 0:
+    if not _PROBE or not here or machine != here or pid <= 0:
         return None
     try:
         os.kill(pid, 0)
@@ -76,9 +80,12 @@ def runs_talkroom(pid: int) -> bool:
 
 
 def pid_alive(pid: int) -> bool:
-    """True if a process with this pid exists on this machine."""
+    """True if a process with this pid exists on this machine (where it cannot be asked
+    without harm, Windows, True: nobody is judged gone by pid there)."""
     if pid <= 0:
         return False
+    if not _PROBE:
+        return True
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

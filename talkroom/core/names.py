@@ -102,3 +102,8 @@ def login_name() -> str:
         return normalise_name(pwd.getpwuid(os.getuid()).pw_name)
     except (ImportError, KeyError):
         return "user"
+
+
+def moderator_name(configured: str | None) -> str:
+    """The moderator's name: the config's, else the login name (normalised)."""
+    return configured or login_name()

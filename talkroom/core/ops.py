@@ -393,10 +393,3 @@ def plan_reply(
 
     plan = Plan(path, block_id, change)
     return plan
-
-
-def moderator_name(configured: str | None) -> str:
-    """The moderator's name: the config's, else the login name (normalised)."""
-    from talkroom.core.names import login_name
-
-    return configured or login_name()

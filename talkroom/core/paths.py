@@ -197,12 +197,14 @@ def save_unsent(body: str | bytes, label: str) -> Path:
 def _write_unique(folder: Path, name: str, data: bytes) -> Path:
     """`folder/name.md` (or `name~N.md`), created exclusively and written whole."""
     from talkroom.core.files import NOFOLLOW, write_all
+    from talkroom.core.portable import BINARY
 
     n = 1
     while True:
         path = folder / (f"{name}.md" if n == 1 else f"{name}~{n}.md")
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | NOFOLLOW, 0o600)
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | NOFOLLOW | BINARY
+            fd = os.open(path, flags, 0o600)
         except FileExistsError:
             n += 1
             continue

@@ -32,6 +32,9 @@ RECEIPT_KEYS = (
     "latency_ms",
 )
 TYPING, DELIVERED, UNKNOWN, NOT_SUBMITTED = "typing", "delivered", "unknown", "not-submitted"
+RUNNING = "running"  # a one-shot command session's run was started (the cursor's intent)
+INTENTS = (TYPING, RUNNING)
+PATHS = ("typed", "inbox", "queue", "command")
 
 
 class Receipt:
@@ -41,12 +44,14 @@ class Receipt:
         "assignment",
         "at",
         "conversation",
+        "exit_code",
         "host",
         "latency_ms",
         "outcome",
         "pane",
         "path",
         "revision",
+        "run_ms",
         "target",
         "typed",
     )
@@ -64,6 +69,8 @@ class Receipt:
         latency_ms: int | None,
         typed: bool | None = None,
         path: str | None = None,
+        exit_code: int | None = None,
+        run_ms: int | None = None,
     ) -> None:
         self.host = host
         self.at = at
@@ -75,7 +82,10 @@ class Receipt:
         self.outcome = outcome
         self.latency_ms = latency_ms
         self.typed = typed  # whether the line may have reached the pane (None: not said)
-        self.path = path  # how: typed, inbox (Claude Code's socket), queue (codex queue)
+        self.path = path  # how: typed, inbox (Claude Code's socket), queue (codex queue),
+        # command (a one-shot command session's run)
+        self.exit_code = exit_code  # a command's exit status (negative: killed by a signal)
+        self.run_ms = run_ms  # how long a command ran, start to exit
 
     def __repr__(self) -> str:
         return f"Receipt({self.conversation}/{self.assignment} -> {self.target}: {self.outcome})"
@@ -87,6 +97,10 @@ class Receipt:
             out["typed"] = self.typed
         if self.path is not None:
             out["path"] = self.path
+        if self.exit_code is not None:
+            out["exit_code"] = self.exit_code
+        if self.run_ms is not None:
+            out["run_ms"] = self.run_ms
         return out
 
     @classmethod
@@ -95,6 +109,7 @@ class Receipt:
         try:
             latency = data.get("latency_ms")
             typed, path = data.get("typed"), data.get("path")
+            code, run = data.get("exit_code"), data.get("run_ms")
             return cls(
                 host,
                 str(data["at"]),
@@ -106,7 +121,9 @@ class Receipt:
                 str(data["outcome"]),
                 int(str(latency)) if latency is not None else None,
                 typed if isinstance(typed, bool) else None,
-                path if path in ("typed", "inbox", "queue") else None,
+                path if path in PATHS else None,
+                code if isinstance(code, int) and not isinstance(code, bool) else None,
+                run if isinstance(run, int) and not isinstance(run, bool) else None,
             )
         except (KeyError, ValueError):
             return None
@@ -116,9 +133,15 @@ class Receipt:
         from talkroom.core.sanitise import sanitise_line
 
         who = f"{sanitise_line(self.target)} on {sanitise_line(self.host)}"
-        how = {"inbox": " through its inbox", "queue": " with codex queue"}.get(self.path or "", "")
+        how = {
+            "inbox": " through its inbox",
+            "queue": " with codex queue",
+            "command": " by running its command",
+        }.get(self.path or "", "")
         if self.kind == "delivered":
             took = f" in {self.latency_ms / 1000:.1f} s" if self.latency_ms is not None else ""
+            if self.path == "command" and self.run_ms is not None:
+                took = f" (ran {self.run_ms / 1000:.1f} s, exit {self.exit_code})"
             return f"delivered to {who}{how}{took}"
         return f"{self.kind}: {sanitise_line(self.reason) or '?'} ({who})"
 

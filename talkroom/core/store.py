@@ -87,8 +87,13 @@ class _Entry:
 class Reader:
     """Lock-free reader that waits out torn reads and never goes back in revision."""
 
-    def __init__(self, settle: float = SETTLE) -> None:
+    def __init__(
+        self, settle: float = SETTLE, parse: Callable[[bytes, str], Conversation] | None = None
+    ) -> None:
         self.settle_time = settle
+        # How a file is parsed: whole, unless a reader that needs less says how (a list
+        # reads headers and latest blocks: `core.listing.parse_listing`).
+        self.parse = parse
         self._entries: dict[Path, _Entry] = {}
 
     def forget(self, path: Path) -> None:
@@ -129,7 +134,11 @@ class Reader:
             return self._accept(entry, path, verdict, sha, mtime)
         conv_id = path.name[:-3] if path.name.endswith(".md") else path.name
         try:
-            conv: Conversation | None = parse(data, conv_id, tail=tail)
+            conv: Conversation | None = (
+                self.parse(data, conv_id)
+                if self.parse is not None and not tail
+                else parse(data, conv_id, tail=tail)
+            )
             assert conv is not None
             problem = (
                 None
@@ -383,37 +392,3 @@ def _read_back(path: Path, new: Conversation, data: bytes) -> Conversation | Non
         if time.monotonic() > deadline:
             return None
         time.sleep(0.05)
-
-
-SMALL_FILE_CAP = 4 * 1024 * 1024  # sessions.yaml, cursor.yaml
-
-
-def locked_update(
-    path: Path,
-    update: Callable[[bytes | None], bytes | None],
-    *,
-    host: str,
-    timeout: float = DEFAULT_TIMEOUT,
-    cap: int = SMALL_FILE_CAP,
-) -> bytes | None:
-    """Read-modify-write a small file of `hosts/<host>/` (sessions.yaml, cursor.yaml) under
-    the same lock scheme; its folders are made if missing, never followed if links."""
-    for _attempt in range(5):
-        with FileLock(path, host, timeout, depth=2, create_folders=True) as lock:
-            try:
-                current: bytes | None = read_capped(path, cap)
-            except FileNotFoundError:
-                current = None
-            except Unreadable as exc:
-                raise StoreError(f"{path}: {exc.message}") from None
-            except OSError as exc:
-                raise io_error(exc, path, "read") from None
-            new = update(current)
-            if new is None or new == current:
-                return current
-            try:
-                lock.commit(new)
-            except LockLost:
-                continue
-            return new
-    raise StoreError(f"{path}: the lock was broken under us 5 times; try again")

@@ -143,6 +143,8 @@ def run(host: str, config: Config, keep: bool) -> int:
     tmux: DemoTmux | None = None
     try:
         moderator = config.settings.moderator
+        # Quitting the demo stops nothing anyone relies on: its watcher serves only its root.
+        config.settings.confirm_quit = False
         root, tmux, _ = prepare(base, host, moderator or "you")
         notes = [
             f"Three stand-in agents debate in a private tmux server; watch them with: "

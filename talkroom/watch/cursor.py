@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from talkroom.core import clock, store
+from talkroom.core import clock, hostfiles
 from talkroom.core.errors import StoreError, Unreadable
 from talkroom.core.files import read_capped
 from talkroom.core.names import NAME_RE
@@ -71,8 +71,14 @@ class Cursor:
         return {k: (a, dict(t)) for k, (a, t) in self._data.items()}
 
     def mark(self, conv_id: str, assignment: str, target: str, state: str) -> None:
-        """Record `state` for target durably (fsync'd) before returning."""
+        """Record `state` for target durably (fsync'd) before returning. The outcome of an
+        assignment older than the one on record is not written (its receipt keeps it)."""
         old_assignment, targets = self._data.get(conv_id, (assignment, {}))
+        if _later(old_assignment, assignment):
+            # A run that outlived its assignment (a one-shot command replies, then exits)
+            # must not replace the intent recorded since for the next one: a restart would
+            # forget that intent and start that run a second time.
+            return
         # A new assignment: what was done for the old one is moot.
         targets = dict(targets) if old_assignment == assignment else {}
         targets[target] = f"{state} {clock.iso(clock.now())}"
@@ -93,7 +99,7 @@ class Cursor:
 
     def _write(self, data: dict[str, tuple[str, dict[str, str]]]) -> None:
         rendered = render_cursor(self.host, data)
-        store.locked_update(self.path, lambda _current: rendered, host=self.host)
+        hostfiles.locked_update(self.path, lambda _current: rendered, host=self.host)
         self._data = data
 
 

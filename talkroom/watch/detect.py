@@ -84,6 +84,11 @@ class Poller:
         self.leftovers: list[Path] = []  # what killed writers left (stale.is_leftover)
         self.broken: list[BrokenLock] = []  # locks broken as stale, renamed aside
 
+    def mtime(self, path: Path) -> int:
+        """A file's modification time (ns) as the last scan saw it; 0 if it did not."""
+        sig = self._files.get(path.name)
+        return sig[0] if sig is not None else 0
+
     def scan(self, force: bool = False) -> tuple[set[Path], set[Path]]:
         """(changed or new files, removed files) since the last scan; raises OSError."""
         try:

@@ -4,12 +4,13 @@ file named after the host and the root's identity, then a claim on the shared he
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import os
 from pathlib import Path
 
 from talkroom.core.errors import TalkError
+from talkroom.core.files import NOFOLLOW
+from talkroom.core.oslock import try_lock
 from talkroom.core.paths import runtime_dir
 
 
@@ -49,7 +50,8 @@ def holder_pid(path: Path) -> int | None:
 
 
 class HostLock:
-    """flock on a local file: the kernel releases it when the process dies, even by kill -9."""
+    """An OS lock on a local file (core/oslock.py): the system releases it when the
+    process dies, even by kill -9."""
 
     def __init__(self, host: str, root: Path) -> None:
         self.host = host
@@ -63,10 +65,8 @@ class HostLock:
 
     def acquire(self) -> None:
         """Take the lock or raise WatcherBusy naming the holder's pid."""
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | NOFOLLOW, 0o600)
+        if not try_lock(fd):
             os.close(fd)
             pid = holder_pid(self.path)
             who = f"pid {pid}" if pid else "another process"
@@ -74,7 +74,7 @@ class HostLock:
                 f"a watcher for host {self.host} and root {self.root} is already running "
                 f"({who}, lock {self.path}); stop it first or use the console's watcher",
                 pid,
-            ) from None
+            )
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode())
         self._fd = fd
@@ -91,13 +91,12 @@ class HostLock:
         if self._fd is not None:
             return os.getpid()
         try:
-            fd = os.open(self.path, os.O_RDWR | os.O_NOFOLLOW)
+            fd = os.open(self.path, os.O_RDWR | NOFOLLOW)
         except OSError:
             return None
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return holder_pid(self.path) or -1
+            if not try_lock(fd):
+                return holder_pid(self.path) or -1
         finally:
             os.close(fd)
         return None

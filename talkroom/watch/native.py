@@ -51,6 +51,9 @@ def _descends_from(pid: int, ancestor: int) -> bool:
 
 def claude_record(session: Session) -> dict[str, object] | None:
     """The Claude Code session record whose process runs in the registered pane."""
+    pane = session.pane
+    if pane is None:
+        return None  # a one-shot command session: no pane, no Claude Code in one
     folder = Path(session.agent_dir) / "sessions"
     try:
         names = sorted(os.listdir(folder))[:500]
@@ -68,8 +71,8 @@ def claude_record(session: Session) -> dict[str, object] | None:
         pid, where = record.get("pid"), str(record.get("tmux", ""))
         if (
             isinstance(pid, int)
-            and where.endswith(f".{session.pane.pane_id}")
-            and _descends_from(pid, session.pane.pane_pid)
+            and where.endswith(f".{pane.pane_id}")
+            and _descends_from(pid, pane.pane_pid)
         ):
             return record
     return None
@@ -94,6 +97,7 @@ def _evidence(
 ) -> str:
     """What the agent shows after a message was sent: the outcome to record. `status` is
     what the agent says of itself, where it does (Claude Code's session record)."""
+    assert session.pane is not None
     deadline = time.monotonic() + EVIDENCE_WAIT
     while True:
         text = capture_raw(session.pane) or ""
@@ -158,7 +162,9 @@ def queue(
 ) -> str | None:
     """Hand `line` to `codex queue` for the session's thread; the outcome, or None when
     nothing could reach it (no thread recorded, no codex command, an unknown thread)."""
-    if not session.thread or not session.agent_bin or not os.path.exists(session.agent_bin):
+    if session.pane is None or not session.thread or not session.agent_bin:
+        return None
+    if not os.path.exists(session.agent_bin):
         return None
     if not on_intent():
         return "skipped:superseded"

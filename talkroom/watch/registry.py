@@ -6,13 +6,14 @@ import os
 import re
 from pathlib import Path
 
-from talkroom.core import clock, store
+from talkroom.core import clock, hostfiles
 from talkroom.core.errors import BadInput, Refused, StoreError, Unreadable
 from talkroom.core.files import read_capped
 from talkroom.core.header import load_yaml, quote
 from talkroom.core.lock import FileLock, LockLost
 from talkroom.core.names import NAME_RE, check_name
 from talkroom.core.paths import Root
+from talkroom.watch.command import CommandSpec, cannot_run, from_fields
 from talkroom.watch.tmux import PaneRef
 
 SESSIONS_FILE = "sessions.yaml"
@@ -22,12 +23,14 @@ SESSIONS_CAP = 1024 * 1024  # another host's sessions.yaml is never read past th
 
 class Session:
     """A session registered on a host: who it is, which pane, which agent profile, and
-    what a native wake-up needs (the agent's config folder and command, Codex's thread)."""
+    what a native wake-up needs (the agent's config folder and command, Codex's thread);
+    or, for a one-shot session, no pane but the command its watcher runs once per turn."""
 
     __slots__ = (
         "agent",
         "agent_bin",
         "agent_dir",
+        "command",
         "host",
         "name",
         "pane",
@@ -40,37 +43,56 @@ class Session:
         name: str,
         host: str,
         agent: str,
-        pane: PaneRef,
+        pane: PaneRef | None,
         registered_at: str = "",
         agent_dir: str = "",
         agent_bin: str = "",
         thread: str = "",
+        command: CommandSpec | None = None,
     ) -> None:
+        if (pane is None) == (command is None):
+            raise ValueError("a session has a pane or a command, not both nor neither")
         self.name = name
         self.host = host
         self.agent = agent
         self.pane = pane
+        self.command = command
         self.registered_at = registered_at
         self.agent_dir = agent_dir  # Claude's config folder, or CODEX_HOME
         self.agent_bin = agent_bin  # the codex command, for `codex queue`
         self.thread = thread  # Codex's thread id, once known
 
     def __repr__(self) -> str:
-        return f"Session({self.name!r} on {self.host}, pane {self.pane.pane_id}, {self.agent})"
+        return f"Session({self.name!r} on {self.host}, {self.where}, {self.agent})"
+
+    @property
+    def where(self) -> str:
+        """`pane %3`, or `command` for a one-shot session: for people."""
+        return f"pane {self.pane.pane_id}" if self.pane is not None else "command"
 
     @property
     def wake(self) -> str:
         """How this session is woken: `inbox` (Claude Code's socket), `queue` (`codex
-        queue`), or `typed` into its pane."""
+        queue`), `typed` into its pane, or `command` (run once per turn)."""
+        if self.command is not None:
+            return "command"
         if self.agent == "claude" and self.agent_dir:
             return "inbox"
         if self.agent == "codex" and self.agent_dir and self.agent_bin and self.thread:
             return "queue"
         return "typed"
 
-    def to_yaml_fields(self) -> dict[str, str]:
-        """The fields as sessions.yaml stores them."""
-        fields = {
+    def to_yaml_fields(self) -> dict[str, object]:
+        """The fields as sessions.yaml stores them (a command's words as a list)."""
+        if self.command is not None:
+            return {
+                "agent": self.agent,
+                **self.command.fields(),
+                "registered at": self.registered_at,
+                "wake": self.wake,
+            }
+        assert self.pane is not None
+        fields: dict[str, object] = {
             "agent": self.agent,
             "pane": self.pane.pane_id,
             "pane pid": str(self.pane.pane_pid),
@@ -110,6 +132,20 @@ def _parse(data: bytes, host: str, where: Path) -> dict[str, Session]:
     for name, fields in raw.items():
         if not isinstance(name, str) or not NAME_RE.match(name) or not isinstance(fields, dict):
             continue  # a hand-edited entry that could name nothing safely
+        if "command" in fields:
+            try:
+                command = from_fields(fields)
+            except ValueError:
+                continue
+            out[name] = Session(
+                name,
+                host,
+                str(fields.get("agent", "generic")),
+                None,
+                str(fields.get("registered at", "")),
+                command=command,
+            )
+            continue
         try:
             pane = PaneRef(
                 str(fields.get("socket", "")),
@@ -152,7 +188,14 @@ def render_sessions(host: str, sessions: dict[str, Session]) -> bytes:
     for name in sorted(sessions):
         lines.append(f"  {name}:")
         for key, value in sessions[name].to_yaml_fields().items():
-            lines.append(f"    {key}: {quote(value)}")
+            if isinstance(value, list):
+                lines.append(f"    {key}:")
+                lines.extend(f"      - {quote(str(item))}" for item in value)
+            elif isinstance(value, dict):
+                lines.append(f"    {key}:")
+                lines.extend(f"      {quote(str(k))}: {quote(str(v))}" for k, v in value.items())
+            else:
+                lines.append(f"    {key}: {quote(str(value))}")
     if not sessions:
         lines[-1] = "sessions: {}"
     return ("\n".join(lines) + "\n").encode()
@@ -211,16 +254,24 @@ def register(
     host: str,
     name: str,
     agent: str,
-    pane: PaneRef,
+    pane: PaneRef | None,
     env: dict[str, str] | None = None,
     typed_only: bool = False,
+    command: CommandSpec | None = None,
 ) -> Session:
     """Record (or replace) `name` on this host; refuse a name another host has. `env` (the
     registering shell's) tells where the agent keeps its sessions, for a native wake-up;
-    `typed_only` keeps it to typing."""
+    `typed_only` keeps it to typing. With `command` (and no pane) it is a one-shot
+    session, signed by this machine's user (watch/command.py)."""
     name = check_name(name, "session name")
-    agent_dir, agent_bin, thread = ("", "", "") if typed_only else native_details(agent, env or {})
-    session = Session(name, host, agent, pane, clock.iso(clock.now()), agent_dir, agent_bin, thread)
+    at = clock.iso(clock.now())
+    if command is not None:
+        session = Session(name, host, agent, None, at, command=command.signed(host, name, at))
+    else:
+        agent_dir, agent_bin, thread = (
+            ("", "", "") if typed_only else native_details(agent, env or {})
+        )
+        session = Session(name, host, agent, pane, at, agent_dir, agent_bin, thread)
 
     def update(current: bytes | None) -> bytes:
         sessions = _parse(current, host, sessions_path(root, host)) if current else {}
@@ -282,8 +333,32 @@ def note_thread(root: Root, host: str, name: str, thread: str) -> bool:
         return render_sessions(host, sessions)
 
     if name in load_sessions(root, host):
-        store.locked_update(sessions_path(root, host), update, host=host)
+        hostfiles.locked_update(sessions_path(root, host), update, host=host)
     return changed
+
+
+def command_problem(session: Session) -> str:
+    """Why this host's command session cannot run ("" when it can): its registration not
+    signed here, or its program or folder missing."""
+    spec = session.command
+    assert spec is not None
+    if not spec.verified(session.host, session.name, session.registered_at):
+        return (
+            "its registration is not signed by this machine's user (edited, or written "
+            "elsewhere); register it again here"
+        )
+    return cannot_run(spec)
+
+
+def alive(session: Session) -> bool:
+    """This host's session can be reached: its pane is the registered one, or its command
+    can run here."""
+    if session.command is not None:
+        return not command_problem(session)
+    from talkroom.watch.tmux import pane_alive
+
+    assert session.pane is not None
+    return pane_alive(session.pane)
 
 
 def unregister(root: Root, host: str, name: str) -> bool:
@@ -297,7 +372,7 @@ def unregister(root: Root, host: str, name: str) -> bool:
         found = sessions.pop(name, None) is not None
         return render_sessions(host, sessions) if found else None
 
-    store.locked_update(sessions_path(root, host), update, host=host)
+    hostfiles.locked_update(sessions_path(root, host), update, host=host)
     return found
 
 

@@ -29,6 +29,7 @@ class Tracker:
         rescan: float = 30.0,
         wake: threading.Event | None = None,
         journals: bool = False,
+        reader: Reader | None = None,
     ) -> None:
         self.root = root
         self.journals = journals  # look for committed turns that vanished (the console)
@@ -40,10 +41,11 @@ class Tracker:
         self.locks: set[Path] = set()  # lock files seen, for the stale sweep
         self.leftovers: set[Path] = set()  # what killed writers left, for the sweep
         self.broken: list[BrokenLock] = []  # locks broken as stale (renamed aside)
-        self._reader = Reader()
+        self._reader = reader or Reader()  # the console's reads headers and latest blocks
         self._poller = Poller(root.conversations)
         self._events: EventSource | None = None
         self._unsettled: set[Path] = set()
+        self._later: list[Path] = []  # changed, left for the next ticks by `limit`, in order
 
     def start(self) -> None:
         """Begin listening for events (events mode); the folder is created if missing."""
@@ -65,12 +67,15 @@ class Tracker:
             cid: s.conv for cid, s in self.snapshots.items() if s.readable and s.conv is not None
         }
 
-    def tick(self, forced: bool | None = None) -> tuple[list[Snapshot], list[str]]:
+    def tick(
+        self, forced: bool | None = None, limit: int | None = None
+    ) -> tuple[list[Snapshot], list[str]]:
         """Look once: (snapshots that changed, ids removed). Raises OSError if the root is gone.
 
         Every `rescan` seconds (or when `forced`) the look is a full one: every file's stat,
         and recently active conversations re-read, since size and mtime can look unchanged
-        on network mounts.
+        on network mounts. With `limit`, at most that many files are read, the newest
+        first; the others are read by the next ticks (`behind` until then).
         """
         now_mono = time.monotonic()
         if forced is None:
@@ -103,7 +108,14 @@ class Tracker:
                 and now - activity(s.conv) < RECENT
             }
         updates: list[Snapshot] = []
-        for path in sorted(changed):
+        if limit is None:
+            paths = sorted(changed | set(self._later))
+            self._later = []
+        else:  # the newest first; what was left before keeps its turn
+            queue = sorted(changed, key=self._poller.mtime, reverse=True)
+            queue += [p for p in self._later if p not in changed]
+            paths, self._later = queue[:limit], queue[limit:]
+        for path in paths:
             before = self.snapshots.get(path.stem)
             snap = self._reader.poll(path)
             if snap.missing:
@@ -123,6 +135,11 @@ class Tracker:
             self.snapshots[path.stem] = snap
             updates.append(snap)
         return updates, removed_ids
+
+    @property
+    def behind(self) -> bool:
+        """Changed files are left to read (a `limit` was reached)."""
+        return bool(self._later)
 
     def wait(self, timeout: float) -> None:
         """Sleep until woken by an event (or a caller) or `timeout` passes."""

@@ -1,8 +1,9 @@
-"""The per-host watcher: notices who is `next` and wakes their local pane, at most once.
+"""The per-host watcher: notices who is `next` and wakes their local pane, at most once
+(or runs a one-shot session's command, at most once).
 
 It is one thread the owner starts and stops (the console embeds it; `--watch-only` runs
 it headless). Deliveries run on a small pool so one slow pane never holds up the others;
-each pane is served one delivery at a time.
+each pane is served one delivery at a time; a command's run has a thread of its own.
 """
 
 from __future__ import annotations
@@ -16,8 +17,10 @@ from talkroom import __version__
 from talkroom.core import clock, machine, stale
 from talkroom.core.errors import BadInput, StoreError, TalkError, io_error
 from talkroom.core.files import Folder
+from talkroom.core.listing import parse_listing
 from talkroom.core.paths import Root
 from talkroom.core.receipts import Receipt
+from talkroom.core.store import Reader
 from talkroom.watch.dispatch import Dispatcher
 from talkroom.watch.heartbeat import claim, read_heartbeat, write_heartbeat
 from talkroom.watch.hostlock import HostLock
@@ -75,7 +78,8 @@ class Watcher:
             self.profiles: dict[str, Profile] = profiles_from_config(profiles or {})
         except ValueError as exc:
             raise BadInput(f"the config's profiles: {exc}; fix the config file") from None
-        self.tracker = Tracker(root, poll=poll, rescan=rescan)
+        # Headers and current assignments are all a watcher reads: not every body.
+        self.tracker = Tracker(root, poll=poll, rescan=rescan, reader=Reader(parse=parse_listing))
         self.mode = self.tracker.mode
         self.started_at = ""
         self.last_heartbeat = ""

@@ -21,6 +21,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from tests.agents.standin_mcp import tool_call
+
 __all__ = ["Answer", "StandIn", "decide", "reply_command"]
 
 _REPLY_RE = re.compile(r"talkroom reply [^\r\n]*")
@@ -40,11 +42,14 @@ def reply_command(text: str, cli: str) -> str | None:
 
 @dataclass(frozen=True)
 class Answer:
-    """What to answer: a text, or one shell tool call running `command`."""
+    """What to answer: a text, one shell tool call running `command`, or one call of
+    another tool (an MCP tool: standin_mcp) with `arguments`."""
 
     text: str = ""
     command: str | None = None
     prompt: str = ""  # the text the answer was chosen from, for the log
+    tool: str | None = None
+    arguments: dict[str, Any] | None = None
 
 
 def _texts(content: Any) -> list[str]:
@@ -85,8 +90,11 @@ def _last_turn(cli: str, body: dict[str, Any]) -> tuple[str, bool]:
 def decide(cli: str, body: dict[str, Any]) -> Answer:
     """The scripted answer to one model request from `cli`."""
     text, result = _last_turn(cli, body)
-    command = reply_command(text, cli)
     prompt = text[-400:]
+    mcp = tool_call(cli, body)  # the CLI offers talkroom's MCP tools: use them
+    if mcp is not None:
+        return Answer(tool=mcp[0], arguments=mcp[1], prompt=prompt)
+    command = reply_command(text, cli)
     if command:
         return Answer(command=command, prompt=prompt)
     if result:
@@ -155,12 +163,14 @@ def _claude_stream(answer: Answer, model: str) -> Iterator[bytes]:
             },
         },
     )
-    if answer.command:
-        block = {"type": "tool_use", "id": f"toolu_{next(_ids)}", "name": "Bash", "input": {}}
+    if answer.command or answer.tool:
+        name = answer.tool or "Bash"
+        block = {"type": "tool_use", "id": f"toolu_{next(_ids)}", "name": name, "input": {}}
+        arguments = answer.arguments if answer.tool else None
         delta = {
             "type": "input_json_delta",
             "partial_json": json.dumps(
-                {"command": answer.command, "description": "Reply in talkroom"}
+                arguments or {"command": answer.command, "description": "Reply in talkroom"}
             ),
         }
         stop = "tool_use"
@@ -201,8 +211,10 @@ def _codex_stream(answer: Answer, tools: list[str], escalate: bool = False) -> I
     """OpenAI Responses SSE events; the first is response.created."""
     rid = f"resp_{next(_ids)}"
     yield _sse("response.created", {"type": "response.created", "response": {"id": rid}})
-    if answer.command:
-        if "exec_command" in tools or not tools:
+    if answer.command or answer.tool:
+        if answer.tool:
+            name, args = answer.tool, dict(answer.arguments or {})
+        elif "exec_command" in tools or not tools:
             name, args = "exec_command", {"cmd": answer.command, "login": False}
             if escalate:
                 args.update(
@@ -283,6 +295,8 @@ def _gemini_chunk(parts: list[dict[str, Any]], model: str, done: bool) -> dict[s
 
 
 def _gemini_parts(answer: Answer) -> list[dict[str, Any]]:
+    if answer.tool:
+        return [{"functionCall": {"name": answer.tool, "args": answer.arguments or {}}}]
     if answer.command:
         return [
             {
@@ -385,9 +399,19 @@ class _Handler(BaseHTTPRequestHandler):
             return
         answer = decide(cli, body)
         what = f"tool {answer.command}" if answer.command else f"text {answer.text}"
+        if answer.tool:
+            what = f"call {answer.tool} {json.dumps(answer.arguments)}"
         thread = (body.get("client_metadata") or {}).get("thread_id")  # Codex only
         owner.record(
-            self, "POST", cli, what, command=answer.command, prompt=answer.prompt, thread=thread
+            self,
+            "POST",
+            cli,
+            what,
+            command=answer.command,
+            prompt=answer.prompt,
+            thread=thread,
+            tool=answer.tool,
+            arguments=answer.arguments,
         )
         streaming = cli == "codex" or body.get("stream") or "streamGenerate" in path
         if not streaming:
@@ -506,6 +530,14 @@ class StandIn:
             if self.log is not None:
                 with self.log.open("a", encoding="utf-8") as out:
                     out.write(json.dumps(entry) + "\n")
+
+    def tool_calls(self, cli: str | None = None) -> list[tuple[str, dict[str, Any]]]:
+        """The (tool, arguments) of every non-shell tool call answered so far."""
+        return [
+            (r["tool"], r.get("arguments") or {})
+            for r in list(self.requests)
+            if r.get("tool") and (cli is None or r["cli"] == cli)
+        ]
 
     def commands(self, cli: str | None = None) -> list[str]:
         """The reply commands answered so far (for one CLI, or all)."""

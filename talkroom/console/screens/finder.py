@@ -9,10 +9,12 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
+from talkroom.console import palette
+from talkroom.console.screens.once import OnceModal
+from talkroom.console.widgets.safe_lists import PagedList
 from talkroom.core.model import Conversation
 from talkroom.core.sanitise import sanitise_line
 from talkroom.core.search import Hit
@@ -20,23 +22,25 @@ from talkroom.export import when
 from talkroom.health import Problem
 
 
-def hit_text(hit: Hit) -> Text:
-    """Where a hit is, then its snippet."""
+def hit_text(hit: Hit, words: list[str] | None = None) -> Text:
+    """Where a hit is, then its snippet with the words searched for marked."""
     where = (
         f"turn {hit.turn}"
         if hit.turn is not None
         else (f"block {hit.block + 1}" if hit.block is not None else hit.field)
     )
     who = f" · {sanitise_line(hit.author)}" if hit.author else ""
+    snippet = Text(hit.snippet)
+    snippet.highlight_words(words or [], palette.HIT, case_sensitive=False)
     return Text.assemble(
         (sanitise_line(hit.topic) or hit.conv_id, "bold"),
         (f"  {where}{who}", "dim"),
         "\n  ",
-        hit.snippet,
+        snippet,
     )
 
 
-class SearchScreen(ModalScreen[Hit | None]):
+class SearchScreen(OnceModal[Hit | None]):
     """Type words; every conversation's topics, bodies, participants and resolutions match."""
 
     BINDINGS = [
@@ -58,7 +62,7 @@ class SearchScreen(ModalScreen[Hit | None]):
             )
             yield Input(self._query, placeholder="words, any case", id="query")
             yield Static("", id="count", classes="hint")
-            yield OptionList(id="results")
+            yield PagedList(id="results")
 
     def on_mount(self) -> None:
         self.query_one("#query", Input).focus()
@@ -77,7 +81,8 @@ class SearchScreen(ModalScreen[Hit | None]):
         self._hits = self._find(query) if query.strip() else []
         results = self.query_one("#results", OptionList)
         results.clear_options()
-        results.add_options([Option(hit_text(h)) for h in self._hits[:500]])
+        words = query.split()
+        results.add_options([Option(hit_text(h, words)) for h in self._hits[:500]])
         if self._hits:
             results.highlighted = 0
         count = len(self._hits)
@@ -97,7 +102,7 @@ class SearchScreen(ModalScreen[Hit | None]):
         self.dismiss(self._hits[event.option_index])
 
 
-class PickerScreen(ModalScreen[str | None]):
+class PickerScreen(OnceModal[str | None]):
     """A titled list to pick from; Enter returns the chosen item's value."""
 
     BINDINGS = [Binding("escape", "dismiss(None)", "Close")]
@@ -111,7 +116,7 @@ class PickerScreen(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog finder"):
             yield Static(Text(self._title, style="bold"), classes="dialog-title")
-            options = OptionList(id="picks")
+            options = PagedList(id="picks")
             options.add_options(
                 [Option(text) for text, _ in self._items] or [Option(self._empty, disabled=True)]
             )
@@ -133,7 +138,7 @@ def decisions_screen(decided: list[Conversation]) -> PickerScreen:
     items = [
         (
             Text.assemble(
-                ("✓ ", "green"),
+                ("✓ ", palette.OVER),
                 (sanitise_line(c.resolution or ""), "bold"),
                 "\n  ",
                 (f"{sanitise_line(c.topic)} · {when(c.updated_at)}", "dim"),
@@ -157,8 +162,8 @@ def problems_screen(found: list[tuple[Conversation, Problem]]) -> PickerScreen:
         items.append(
             (
                 Text.assemble(
-                    ("⚠ ", "bold red"),
-                    (problem.text, "red"),
+                    ("⚠ ", palette.strong(palette.BROKEN)),
+                    (problem.text, palette.BROKEN),
                     (keys, "bold"),
                     "\n  ",
                     (sanitise_line(conv.topic) or conv.id, "dim"),
@@ -166,4 +171,6 @@ def problems_screen(found: list[tuple[Conversation, Problem]]) -> PickerScreen:
                 conv.id,
             )
         )
-    return PickerScreen(f"Problems ({len(found)})", items, Text("Nothing is stuck.", style="green"))
+    return PickerScreen(
+        f"Problems ({len(found)})", items, Text("Nothing is stuck.", style=palette.MOVING)
+    )

@@ -7,13 +7,14 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from talkroom.console import palette
 from talkroom.console.actions import help_sections
+from talkroom.console.screens.once import OnceModal
 
 
-class HelpScreen(ModalScreen[None]):
+class HelpScreen(OnceModal[None]):
     """The keys, grouped; Escape, q or ? closes it."""
 
     BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close")]
@@ -23,7 +24,7 @@ class HelpScreen(ModalScreen[None]):
             yield Static(Text("talkroom: keys", style="bold"), classes="dialog-title")
             for title, rows in help_sections():
                 table = Table.grid(padding=(0, 2))
-                table.add_column(style="bold cyan", no_wrap=True, width=12)
+                table.add_column(style=palette.KEY, no_wrap=True, width=12)
                 table.add_column()
                 for key, what in rows:
                     table.add_row(Text(key), Text(what))

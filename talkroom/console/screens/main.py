@@ -3,11 +3,10 @@ action on conversations (their keys are in console/actions.py)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from textual import work
+from textual.widgets import Input
 
-from talkroom.console import actions
+from talkroom.console import actions, clipboard
 from talkroom.console.messages import (
     SETS_ERROR,
     TOASTED,
@@ -18,18 +17,19 @@ from talkroom.console.messages import (
     RootProblem,
     WatcherReport,
 )
+from talkroom.console.screens.confirm import ExportDialog
 from talkroom.console.screens.dialogs import InjectDialog, NextDialog, OneLineDialog, OpenDialog
 from talkroom.console.screens.finder import SearchScreen, decisions_screen, problems_screen
+from talkroom.console.screens.forgiving import Forgiving
 from talkroom.console.screens.replay import ReplayScreen
-from talkroom.console.screens.view import ConsoleView
 from talkroom.console.state import FILTERS
 from talkroom.console.writes import Outcome, Write, WriteDone, Writer, perform
-from talkroom.core.model import CLOSED
+from talkroom.core.lookup import decisions
 from talkroom.core.sanitise import sanitise_line
 from talkroom.core.search import Hit, search
 
 
-class MainScreen(ConsoleView):
+class MainScreen(Forgiving):
     """The console: its view, fed by the producers' messages, and the moderator's actions."""
 
     ACTION_SCOPE = "main"
@@ -38,32 +38,36 @@ class MainScreen(ConsoleView):
     # --- what the producers report --------------------------------------------------------
 
     def on_conversations_changed(self, message: ConversationsChanged) -> None:
+        self.state.loading = message.loading  # the first look's chunks are not news
+        needing = len(self.state.needing)
         newly = self.state.apply(message.updates, message.removed)
         first = not self.loaded
         self.loaded = True
-        if first and self.talkroom.run_watcher:
-            # After the first paint: the watcher's own first read of every file would
-            # otherwise compete with the tailer's for the interpreter.
+        if message.loaded and self.talkroom.run_watcher:
+            # After the first look is all in: the watcher's own first read of every file
+            # would otherwise compete with the tailer's for the interpreter.
             self.call_after_refresh(self.talkroom.start_watcher)
         keep = self._select_next if self._select_next in self.state.snapshots else None
         if first and keep is None:
-            readable = [r for r in self.state.rows() if r.conv is not None]
+            readable = [r for r in self.state.rows_by_id.values() if r.conv is not None]
             keep = max(readable, key=lambda r: r.activity).id if readable else None
         self._refresh_problems(quiet=first or not self.hosts_loaded, relist=False)
-        self._refresh_list(keep)
+        # The first load lists everything; after it, only the rows that changed move.
+        self._refresh_list(keep, None if first else message.changed | set(message.removed))
         if keep is not None:
             self._select_next = None
         changed = message.changed
+        # Header, peek and keys follow the selected conversation only: redrawn when it
+        # changed, never for a burst elsewhere (each costs a layout of the screen).
         if self.selected_id in changed or first:
             self._show_selected(grow=not first)
-        self._header()  # after the list: its row
         if newly and not first:
             self._needs_you(newly)
+        if len(self.state.needing) != needing:
+            self.show_status()  # how many need you
         self._extend_replays(changed)
-        self._update_peek()
         if first and self.talkroom.replay_only:
             self._replay(self.talkroom.replay_only)
-        self.refresh_bindings()
 
     def on_receipts_arrived(self, message: ReceiptsArrived) -> None:
         touched = self.state.add_receipts(message.receipts)
@@ -107,6 +111,12 @@ class MainScreen(ConsoleView):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Hide or grey the actions that do not apply to the selected conversation."""
+        if self.app.return_code is not None:
+            return False  # quitting: a key after q in one burst must not open a dialog
+        if action == "undo":
+            return self.can_undo  # shown in the footer only while there is one
+        if action == "jump_to_end":
+            return not isinstance(self.focused, Input)  # End and G are the filter box's own
         entry = actions.find(self.ACTION_SCOPE, action)
         if entry is None or entry.statuses is None:
             return True
@@ -137,7 +147,9 @@ class MainScreen(ConsoleView):
     def after_write(self, outcome: Outcome) -> None:
         """After any write that succeeded: look again now, say it, show what it made."""
         self.talkroom.wake_producers()
-        if outcome.said:
+        if outcome.undo is not None:
+            self.offer_undo(outcome)  # its toast says what was done
+        elif outcome.said:
             self.app.notify(outcome.said)
         if outcome.conv_id is not None:
             if outcome.conv_id in self.state.snapshots:
@@ -186,19 +198,6 @@ class MainScreen(ConsoleView):
                 self._dialog_done,
             )
 
-    def action_close_conversation(self) -> None:
-        """Close with a resolution: the dialog is the confirmation."""
-        if conv := self.selected():
-            self.app.push_screen(
-                OneLineDialog(
-                    f"Close “{sanitise_line(conv.topic)}” for good? Say what was decided.",
-                    "Close it",
-                    lambda text: self.writer.moderate(conv.id, "close", body=text),
-                    placeholder="the resolution: the decision, or why it ended",
-                ),
-                self._dialog_done,
-            )
-
     def action_extend(self) -> None:
         """More turns."""
         if conv := self.selected():
@@ -232,12 +231,7 @@ class MainScreen(ConsoleView):
         if conv := self.selected():
             receipts = self._conversation_receipts(conv.id)
             self.app.push_screen(
-                OneLineDialog(
-                    f"Export “{sanitise_line(conv.topic)}”: .html (one self-contained page) or .md",
-                    "Export",
-                    lambda text: Writer.export(conv, receipts, text),
-                    value=str(Path.cwd() / f"{conv.id}.html"),
-                ),
+                ExportDialog(conv, lambda text: Writer.export(conv, receipts, text)),
                 self._dialog_done,
             )
 
@@ -288,11 +282,7 @@ class MainScreen(ConsoleView):
 
     def action_decisions(self) -> None:
         """The decisions made in this talk root, newest first."""
-        decided = sorted(
-            (c for c in self.state.conversations() if c.status == CLOSED and c.resolution),
-            key=lambda c: c.updated_at,
-            reverse=True,
-        )
+        decided = decisions(self.state.conversations())
         self.app.push_screen(decisions_screen(decided), self._go_to_chosen)
 
     def action_problems(self) -> None:
@@ -309,17 +299,21 @@ class MainScreen(ConsoleView):
         self.peek.display = not self.peek.display
 
     def action_copy_id(self) -> None:
-        """Copy the selected id (to the terminal's clipboard)."""
+        """Copy the selected id."""
         if conv := self.selected():
-            self.app.copy_to_clipboard(conv.id)
-            self.app.notify(f"copied {conv.id}")
+            self._copy(conv.id)
 
     def action_copy_path(self) -> None:
         """Copy the selected file's path."""
         conv = self.selected()
         if conv is not None and conv.path is not None:
-            self.app.copy_to_clipboard(str(conv.path))
-            self.app.notify(f"copied {conv.path}")
+            self._copy(str(conv.path))
+
+    def _copy(self, text: str) -> None:
+        """To the terminal (OSC 52, unconfirmed) and to every clipboard that says it took
+        it (off the UI thread: an X server may not answer); the toast says which."""
+        self.app.copy_to_clipboard(text)
+        self.write(lambda: Outcome(clipboard.said(text, clipboard.copy(text))))
 
     def action_focus_filter(self) -> None:
         """Type to narrow the list."""

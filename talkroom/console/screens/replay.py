@@ -11,7 +11,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Static
 
-from talkroom.console import actions
+from talkroom.console import actions, palette
 from talkroom.console.render import local_time
 from talkroom.console.state import Row
 from talkroom.console.widgets.status import ConversationHeader
@@ -141,10 +141,10 @@ class ReplayScreen(Screen[None]):
         line = Text.assemble(
             (
                 "▶ playing" if self.player.playing else "‖ paused",
-                "bold green" if self.player.playing else "bold yellow",
+                palette.strong(palette.MOVING) if self.player.playing else "bold",
             ),
             f"  step {self.index + 1}/{len(steps)}  ",
-            ("━" * done, "green"),
+            ("━" * done, "bold"),
             ("─" * (width - done), "dim"),
         )
         when = (
@@ -173,6 +173,14 @@ class ReplayScreen(Screen[None]):
         self.go(len(self.timeline.steps) - 1 if at_end and not self.player.playing else self.index)
 
     # --- keys -----------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Home and End go before the transcript's scrolling, but not in the turn input."""
+        if self.app.return_code is not None:
+            return False
+        if action in ("first", "last"):
+            return not isinstance(self.focused, Input)
+        return True
 
     def action_toggle_play(self) -> None:
         """Play from here (from the start at the end), or pause."""
@@ -230,6 +238,8 @@ class ReplayScreen(Screen[None]):
 
     def action_leave(self) -> None:
         """Back to the console (or out, when started as `talkroom replay`)."""
+        if not self.is_active:
+            return  # a second q of one burst: this screen has gone already
         if self.jump_input.display:
             self.jump_input.display = False
             return

@@ -7,14 +7,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, cast
 
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Input, OptionList, Static
+from textual.widgets import Footer, Header, Input, Static
 
 from talkroom.console.state import ConsoleState
 from talkroom.console.widgets.conversation_list import ConversationList
+from talkroom.console.widgets.filterbox import FilterBox
+from talkroom.console.widgets.peek import LINES as PEEK_LINES
 from talkroom.console.widgets.peek import PanePeek
 from talkroom.console.widgets.status import ConversationHeader, StatusBar
 from talkroom.console.widgets.transcript import Transcript
@@ -27,6 +29,9 @@ from talkroom.watch.profiles import BUILTIN_PROFILES
 
 if TYPE_CHECKING:
     from talkroom.console.app import TalkroomApp
+
+FOLD_BELOW = 32  # terminal rows: below this the pane peek and the header fold
+PEEK_FOLDED = 2  # pane lines the folded peek shows
 
 
 class ConsoleView(Screen[None]):
@@ -42,6 +47,7 @@ class ConsoleView(Screen[None]):
         self.loaded = False
         self.hosts_loaded = False  # problems known at start are listed, not announced
         self._select_next: str | None = None
+        self._problems_follow = False  # a chunk of the first load's problems is due
 
     @property
     def talkroom(self) -> TalkroomApp:
@@ -73,7 +79,9 @@ class ConsoleView(Screen[None]):
         yield Header()
         with Horizontal(id="main"):
             with Vertical(id="left"):
-                yield Input(placeholder="filter (f)", id="filter")
+                with Horizontal(id="filter-row"):
+                    yield FilterBox(id="filter")
+                    yield Static("", id="showing")
                 yield ConversationList(id="conversations")
             with Vertical(id="right"):
                 yield ConversationHeader(id="conv-header")
@@ -82,6 +90,13 @@ class ConsoleView(Screen[None]):
                 yield PanePeek(id="peek")
         yield StatusBar(id="status")
         yield Footer(compact=True, show_command_palette=False)
+
+    def on_resize(self, event: events.Resize) -> None:
+        """On a small terminal the pane peek and the header fold: the transcript keeps
+        its rows."""
+        small = event.size.height < FOLD_BELOW
+        self.set_class(small, "-small")
+        self.peek.lines = PEEK_FOLDED if small else PEEK_LINES
 
     def on_mount(self) -> None:
         self.query_one("#unseen").display = False
@@ -101,25 +116,33 @@ class ConsoleView(Screen[None]):
             self.talkroom.notifier(conv_id, title, conv.topic or conv_id)
 
     def _refresh_problems(self, quiet: bool = False, relist: bool = True) -> None:
-        """Recompute problems; say the new ones (not at start: they are listed, not news).
-
-        `relist=False` when the caller refreshes the list itself (it costs ~0.3 s for
-        1,000 conversations: never twice for one change).
-        """
+        """Work out the problems that may have changed; say the new ones (not at start:
+        they are listed, not news). The rows (and the header) whose problems changed are
+        redrawn (`relist` is kept for callers; a row is redrawn alone, never the list)."""
         settings = self.talkroom.config.settings
-        before = set(self.state.problems)
+        now = clock.now()
         new = self.state.update_problems(
-            self.writer.host, clock.now(), settings.waiting_threshold, settings.deferred_threshold
+            self.writer.host, now, settings.waiting_threshold, settings.deferred_threshold
         )
-        if relist and before != set(self.state.problems) and self.loaded:
-            self._refresh_list()  # rows carry a ⚠ for conversations with problems
+        listing = self.listing
+        for conv_id in self.state.problems_changed:
+            row = listing.row(conv_id)
+            if row is not None:
+                listing.refresh_row(row, now)
+        if self.state.problems_pending and not self._problems_follow:
+            self._problems_follow = True  # the next chunk after this frame: input waits not
+            self.call_after_refresh(self._follow_problems)
         if not quiet:
             for problem in new:
                 conv = self.state.conversation(problem.conv_id)
                 topic = conv.topic if conv is not None else problem.conv_id
                 self.talkroom.notifier(problem.conv_id, f"problem: {topic}", problem.text)
-        if self.loaded:
-            self._header()
+        if self.loaded and self.selected_id in self.state.problems_changed:
+            self._header()  # its ⚠ lines
+
+    def _follow_problems(self) -> None:
+        self._problems_follow = False
+        self._refresh_problems(quiet=not (self.loaded and self.hosts_loaded))
 
     def _update_peek(self) -> None:
         """Point the pane peek at the selected conversation's next session."""
@@ -138,7 +161,7 @@ class ConsoleView(Screen[None]):
         if session is None:
             peeker.point(None)
             peek.show_text(f"{names[0]} is registered on no host")
-        elif session.host == self.writer.host:
+        elif session.host == self.writer.host and session.pane is not None:
             profiles = self.talkroom.profiles
             peeker.point(
                 (
@@ -157,11 +180,7 @@ class ConsoleView(Screen[None]):
     def tick(self) -> None:
         """Every few seconds: problems that come with time, waiting times, the status bar."""
         self._refresh_problems(quiet=not (self.loaded and self.hosts_loaded))
-        now = clock.now()
-        listing = self.listing
-        for row in self.state.rows(self.status_filter, self._filter_text()):
-            if row.waiting_since is not None:
-                listing.refresh_row(row, now)
+        self.listing.tick(clock.now())  # the rows on screen only
         self._header()
         self.show_status()
 
@@ -199,11 +218,25 @@ class ConsoleView(Screen[None]):
     def _filter_text(self) -> str:
         return self.filter_input.value.strip()
 
-    def _refresh_list(self, keep: str | None = None) -> None:
-        rows = self.state.rows(self.status_filter, self._filter_text())
+    def _refresh_list(self, keep: str | None = None, only: set[str] | None = None) -> None:
+        """List every conversation under the filter, or move and redraw `only` these."""
         listing = self.listing
-        listing.show(rows, clock.now(), keep)
-        listing.border_title = f"Conversations · {self.status_filter} ({len(rows)})"
+        if only is None:
+            rows = self.state.rows(self.status_filter, self._filter_text())
+            listing.show(rows, clock.now(), keep)
+        else:
+            shown, hidden = self.state.listed(only, self.status_filter, self._filter_text())
+            listing.update(shown, hidden, clock.now(), keep)
+        count = listing.count
+        title = f"Conversations · {self.status_filter} ({count})"
+        if title == listing.border_title:
+            return  # each label drawn again costs a layout of the whole screen
+        listing.border_title = title
+        self.query_one("#showing", Static).update(
+            Text(f"showing {self.status_filter} ({count})", style="bold")
+            if self.status_filter != "all"
+            else Text(f"showing all ({count})", style="dim")
+        )
 
     def _show_selected(self, grow: bool = False) -> None:
         conv = self.selected()
@@ -221,7 +254,7 @@ class ConsoleView(Screen[None]):
     def _conversation_receipts(self, conv_id: str) -> list[Receipt]:
         return [r for (cid, _), rs in self.state.receipts.items() if cid == conv_id for r in rs]
 
-    @on(OptionList.OptionHighlighted, "#conversations")
+    @on(ConversationList.Highlighted, "#conversations")
     def _highlighted(self) -> None:
         shown = self.transcript.conv
         if shown is None or shown.id != self.selected_id:

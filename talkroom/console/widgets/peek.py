@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
+from talkroom.console import palette
 from talkroom.core import clock
 from talkroom.core.receipts import Receipt
 from talkroom.core.sanitise import sanitise, sanitise_line
@@ -12,36 +13,38 @@ from talkroom.watch.registry import Session
 
 LINES = 8  # of the pane shown
 STATES = {
-    "": ("ready", "green"),
-    "busy": ("busy", "yellow"),
-    "waiting": ("in a dialog", "yellow"),
-    "not idle": ("text in its prompt", "yellow"),
-    "shell": ("at a shell", "red"),
-    "copy mode": ("in copy mode", "yellow"),
+    "": ("ready", palette.MOVING),
+    "busy": ("busy", palette.MOVING),  # working on its turn: healthy
+    "waiting": ("in a dialog", palette.WAITS_ON_YOU),
+    "not idle": ("text in its prompt", palette.WAITS_ON_YOU),
+    "shell": ("at a shell", palette.BROKEN),
+    "copy mode": ("in copy mode", palette.WAITS_ON_YOU),
 }
 
 
 class PanePeek(Static):
     """The last lines of a local pane, inert, with its state."""
 
+    lines = LINES  # fewer when the console folds it on a small terminal
+
     def show_local(self, session: Session, text: str | None, state: str) -> None:
         """A pane on this host, as just captured."""
-        label, style = STATES.get(state, (state or "?", "red"))
+        label, style = STATES.get(state, (state or "?", palette.BROKEN))
         head = Text.assemble(
             ("pane of ", "dim"),
             (session.name, "bold"),
-            (f" ({session.pane.pane_id} on this host): ", "dim"),
+            (f" ({session.pane.pane_id if session.pane else 'command'} on this host): ", "dim"),
             (label, f"bold {style}"),
         )
         if text is None:
             self.update(
                 Text.assemble(
-                    head, "\n", ("cannot read the pane; register the session again", "red")
+                    head, "\n", ("cannot read the pane; register the session again", palette.BROKEN)
                 )
             )
             return
         lines = sanitise(text).split("\n")
-        body = Text("\n".join(lines[-LINES:]), style="dim", no_wrap=True, overflow="ellipsis")
+        body = Text("\n".join(lines[-self.lines :]), style="dim", no_wrap=True, overflow="ellipsis")
         self.update(Text.assemble(head, "\n", body))
 
     def show_elsewhere(self, session: Session, last: Receipt | None, now: float) -> None:
@@ -50,7 +53,11 @@ class PanePeek(Static):
             (session.name, "bold"),
             (
                 f" runs on {sanitise_line(session.host)} "
-                f"(pane {session.pane.pane_id}); its watcher types there.",
+                + (
+                    f"({session.where}); its watcher types there."
+                    if session.pane is not None
+                    else "as a command its watcher runs once per turn."
+                ),
                 "dim",
             ),
         )

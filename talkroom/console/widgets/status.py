@@ -7,6 +7,7 @@ import os
 from rich.text import Text
 from textual.widgets import Static
 
+from talkroom.console import palette
 from talkroom.console.state import ConsoleState, Row
 from talkroom.core import clock
 from talkroom.core.model import CLOSED, PAUSED
@@ -34,7 +35,8 @@ def short_path(path: str) -> str:
 
 
 class StatusBar(Static):
-    """Root, host, watchers with heartbeat age, sessions, the last delivery."""
+    """How many conversations need you, root, host, watchers with heartbeat age, sessions,
+    the last delivery."""
 
     def show(
         self,
@@ -47,26 +49,34 @@ class StatusBar(Static):
         now: float,
     ) -> None:
         """Redraw from the current facts."""
-        line = Text.assemble(
-            ("root ", "dim"),
-            sanitise_line(short_path(root)),
-            (f" ({tail_mode})", "dim"),
-            ("  host ", "dim"),
-            (host, "bold"),
+        line = Text()
+        needing = len(state.needing)
+        if needing:  # first: on a narrow pane the bar's end is cut
+            verb = "needs" if needing == 1 else "need"
+            line.append(f"● {needing} {verb} you (N)", style=palette.strong(palette.WAITS_ON_YOU))
+            line.append("  ")
+        line.append_text(
+            Text.assemble(
+                ("root ", "dim"),
+                sanitise_line(short_path(root)),
+                (f" ({tail_mode})", "dim"),
+                ("  host ", "dim"),
+                (host, "bold"),
+            )
         )
         if root_error:
-            line.append(f"  ✗ {sanitise_line(root_error)}", style="bold red")
+            line.append(f"  ✗ {sanitise_line(root_error)}", style=palette.strong(palette.BROKEN))
         line.append("  watcher ", style="dim")
         if watcher.running:
-            line.append(f"✓ {watcher.mode}", style="green")
+            line.append(f"✓ {watcher.mode}", style=palette.MOVING)
             if watcher.error:
-                line.append(f" ✗ {sanitise_line(watcher.error)}", style="red")
+                line.append(f" ✗ {sanitise_line(watcher.error)}", style=palette.BROKEN)
         elif watcher.busy_pid is not None:
             beat = next((b for b in state.heartbeats if b.host == host), None)
             age = f", beat {clock.age(beat.age(now))} ago" if beat else ""
-            line.append(f"pid {watcher.busy_pid} elsewhere{age}", style="yellow")
+            line.append(f"✓ pid {watcher.busy_pid} elsewhere{age}", style=palette.MOVING)
         else:
-            line.append("off", style="yellow")
+            line.append("off", style=palette.WAITS_ON_YOU)  # nobody wakes agents here
         others = [b for b in state.heartbeats if b.host != host]
         if others:
             line.append("  hosts ", style="dim")
@@ -76,7 +86,7 @@ class StatusBar(Static):
                 ok = beat.alive(now)
                 line.append(
                     f"{sanitise_line(beat.host)} {'✓' if ok else '✗'}",
-                    style="green" if ok else "red",
+                    style=palette.MOVING if ok else palette.BROKEN,
                 )
                 line.append(
                     f" {'stopped' if beat.stopped else clock.age(beat.age(now))}", style="dim"
@@ -89,7 +99,7 @@ class StatusBar(Static):
                     line.append(", ")
                 line.append(
                     f"{session.name} {'✓' if alive else '✗ gone'}",
-                    style="green" if alive else "red",
+                    style=palette.MOVING if alive else palette.BROKEN,
                 )
                 if alive and session.wake != "typed":
                     line.append(f" {session.wake}", style="dim")
@@ -116,14 +126,19 @@ class ConversationHeader(Static):
                 Text.assemble(
                     (row.id, "bold"),
                     "\n",
-                    (f"unreadable: {sanitise_line(row.error or '?')}", "bold red"),
+                    (
+                        f"unreadable: {sanitise_line(row.error or '?')}",
+                        palette.strong(palette.BROKEN),
+                    ),
                     "\n",
                     ("The file is never rewritten; fix or move it.", "dim"),
                 )
             )
             return
         text = Text.assemble((sanitise_line(conv.topic) or conv.id, "bold"), "\n")
-        status_style = {PAUSED: "yellow", CLOSED: "dim"}.get(conv.status, "green")
+        status_style = {PAUSED: palette.MODERATOR, CLOSED: palette.OVER}.get(
+            conv.status, palette.MOVING
+        )
         text.append(conv.status, style=status_style)
         text.append(f" · turn {conv.turns}/{conv.max_turns} · ", style="dim")
         text.append(sanitise_line(join_names(conv.participants)))
@@ -131,20 +146,21 @@ class ConversationHeader(Static):
             text.append(" · next ", style="dim")
             names = ["you" if n == MODERATOR else n for n in conv.next]
             text.append(
-                sanitise_line(", ".join(names)), style="bold yellow" if row.needs_you else "bold"
+                sanitise_line(", ".join(names)),
+                style=palette.strong(palette.WAITS_ON_YOU) if row.needs_you else "bold",
             )
             if row.waiting_since is not None:
                 text.append(f" for {clock.age(now - row.waiting_since)}", style="dim")
         if conv.paused_reason:
-            text.append(f"\npaused: {sanitise_line(conv.paused_reason)}", style="yellow")
+            text.append(f"\npaused: {sanitise_line(conv.paused_reason)}", style=palette.MODERATOR)
         if conv.resolution:
             text.append("\nresolution: ", style="bold")
             text.append(sanitise_line(conv.resolution))
         if conv.edited_by_hand:
-            text.append("\nedited by hand: its trailer does not match", style="italic yellow")
+            text.append("\nedited by hand: its trailer does not match", style="italic dim")
         for problem in row.problems:
-            text.append("\n⚠ ", style="bold red")
-            text.append(problem.text, style="red")
+            text.append("\n⚠ ", style=palette.strong(palette.BROKEN))
+            text.append(problem.text, style=palette.BROKEN)
             if problem.keys:
                 fixes = {"u": "nudge", "n": "set next", "p": "pause"}
                 text.append(

@@ -1,4 +1,10 @@
-"""The transcript of one conversation: blocks as they are appended, following the end.
+"""The transcript of one conversation: blocks as they are appended, pinned to the end.
+
+Pinned is Textual's anchor: every layout keeps the end in view, whatever grew (a new block,
+receipts under one, Markdown wrapping again when the scrollbar appears), until the user
+scrolls up; scrolling back to the end, or End, pins it again. Deciding "at the end?" when a
+block arrives instead was the slip seen in the demo: a block that grew after the last
+scroll left the view a line short of the end, and the next turn counted as unseen.
 
 Only the last WINDOW blocks are mounted at first; scrolling to the top (or `[`) mounts
 the previous WINDOW, so a conversation of thousands of turns opens at once.
@@ -66,7 +72,21 @@ class Transcript(VerticalScroll, can_focus=True):
         self.conv: Conversation | None = None
         self.first_shown = 0  # index of the first mounted block
         self.unseen = 0
+        self.pinned = True  # following the end; False once the user scrolled up
         self._more = Static("", classes="more")
+
+    def on_mount(self) -> None:
+        self.anchor()
+
+    def release_anchor(self) -> None:
+        """The user (or a jump to an earlier block) scrolled: stop following the end."""
+        super().release_anchor()
+        self.pinned = False
+
+    def pin(self) -> None:
+        """Follow the end again (Textual re-anchors on the way)."""
+        self.pinned = True
+        self.scroll_end(animate=False, immediate=True)
 
     def _view(self, conv: Conversation, block: Block) -> BlockView:
         return BlockView(conv, block, self._receipts(conv.id, block), self._now())
@@ -84,7 +104,7 @@ class Transcript(VerticalScroll, can_focus=True):
         self.mount(self._more)
         self.mount_all([self._view(conv, b) for b in conv.blocks[self.first_shown :]])
         self._update_more()
-        self.call_after_refresh(self.scroll_end, animate=False)
+        self.pin()
         self.post_message(self.Unseen(0))
 
     def grow(self, conv: Conversation) -> None:
@@ -107,10 +127,11 @@ class Transcript(VerticalScroll, can_focus=True):
         new = conv.blocks[known:]
         if not new:
             return
-        following = self.is_vertical_scroll_end or self.max_scroll_y == 0
+        # At the end by a wheel turn that did not move (Textual releases the anchor then).
+        following = self.pinned or self.is_vertical_scroll_end or self.max_scroll_y == 0
         self.mount_all([self._view(conv, b) for b in new])
         if following:
-            self.call_after_refresh(self.scroll_end, animate=False)
+            self.pin()
         else:
             self.unseen += len(new)
             self.post_message(self.Unseen(self.unseen))
@@ -153,8 +174,8 @@ class Transcript(VerticalScroll, can_focus=True):
                 self.call_after_refresh(self.scroll_to_widget, view, top=True, animate=False)
 
     def jump_to_end(self) -> None:
-        """Scroll to the newest block and clear the 'new' count."""
-        self.scroll_end(animate=False)
+        """Scroll to the newest block, follow it, and clear the 'new' count."""
+        self.pin()
         self.unseen = 0
         self.post_message(self.Unseen(0))
 
@@ -172,6 +193,8 @@ class Transcript(VerticalScroll, can_focus=True):
     def watch_scroll_y(self, old: float, new: float) -> None:
         """Clear the 'new' count at the end; load earlier blocks at the top."""
         super().watch_scroll_y(old, new)
+        if not self.pinned and new >= self.max_scroll_y:
+            self.pinned = True  # scrolled back to the end: Textual re-anchored too
         if self.unseen and self.is_vertical_scroll_end:
             self.unseen = 0
             self.post_message(self.Unseen(0))
