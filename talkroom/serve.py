@@ -229,15 +229,8 @@ def start_watcher(root: Root, host: str, config: Config, *, poll: bool) -> Watch
         with out:
             print(f"{event.at} {event.kind}: {sanitise_line(event.text)}", flush=True)
 
-    watcher = Watcher(
-        root,
-        host,
-        poll=True if poll else None,
-        interval=config.settings.poll_interval,
-        rescan=config.settings.rescan_interval,
-        heartbeat=config.settings.heartbeat_interval,
-        profiles=config.settings.profiles,
-        on_event=show,
+    watcher = Watcher.configured(
+        root, host, config.settings, poll=True if poll else None, on_event=show
     )
     try:
         watcher.start()

@@ -156,14 +156,11 @@ class TalkroomApp(App[None]):
         """Run this host's watcher inside the console (the main screen asks after its first
         load); another process's watcher, or one that cannot start, is shown instead."""
         try:
-            watcher = Watcher(
+            watcher = Watcher.configured(
                 self.root,
                 self.host,
+                self.config.settings,
                 poll=self._poll,
-                interval=self.config.settings.poll_interval,
-                rescan=self.config.settings.rescan_interval,
-                heartbeat=self.config.settings.heartbeat_interval,
-                profiles=self.config.settings.profiles,
                 on_event=self._watcher_event,
             )
             watcher.start()

@@ -11,6 +11,8 @@ the file costs, not parsing it.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from typing import NamedTuple
 
 from talkroom.core.codec import (
     HEADING_RE,
@@ -31,16 +33,29 @@ _HEADER_END = re.compile(rb"^---[ \t\r]*$\n?", re.M)
 _HEADING = re.compile(b"\n" + HEADING_RE.pattern[1:].encode(), re.M)
 
 
-def parse_latest(data: bytes, conv_id: str) -> Conversation | None:
-    """The header and latest blocks of a long verified file; None when the file is short
-    or does not verify (then it is parsed whole, which also reports what is wrong)."""
-    trailer = trailer_match(data)
-    if len(data) < 2 * TAIL_WINDOW or trailer is None:
-        return None
+class Front(NamedTuple):
+    """A verified file's front: where its trailer starts, its digest, its header (parsed and
+    as text) and where its first block may start."""
+
+    limit: int
+    sha: str
+    header: dict[str, str]
+    header_text: str
+    rest: int
+
+
+def verified_front(
+    data: bytes,
+    trailer: re.Match[bytes],
+    read_header: Callable[[str], dict[str, str]],
+    hash_hex: Callable[[memoryview], str],
+) -> Front | None:
+    """The front of a file whose trailer verifies (digest, revision, a turns count); None
+    when anything disagrees, and the file is then parsed whole, which says what."""
     limit = trailer.start()
-    if data[limit - 1] != 0x0A or not data.startswith((b"---\n", b"---\r\n")):
+    if limit == 0 or data[limit - 1] != 0x0A or not data.startswith((b"---\n", b"---\r\n")):
         return None
-    sha = digest(memoryview(data)[:limit])
+    sha = hash_hex(memoryview(data)[:limit])
     if sha != trailer.group(2).decode():
         return None
     start = data.index(b"\n") + 1
@@ -49,11 +64,24 @@ def parse_latest(data: bytes, conv_id: str) -> Conversation | None:
         return None
     header_text = data[start : end.start()].decode("utf-8", "surrogateescape")
     header_text = header_text.replace("\r\n", "\n")
-    header = parse_header(header_text, first_line=2)
+    header = read_header(header_text)
     revision, turns = header.get("revision", ""), header.get("turns", "")
     if not (revision.isdigit() and turns.isdigit() and int(revision) == int(trailer.group(1))):
         return None
-    rest = end.end()
+    return Front(limit, sha, header, header_text, end.end())
+
+
+def parse_latest(data: bytes, conv_id: str) -> Conversation | None:
+    """The header and latest blocks of a long verified file; None when the file is short
+    or does not verify (then it is parsed whole, which also reports what is wrong)."""
+    trailer = trailer_match(data)
+    if len(data) < 2 * TAIL_WINDOW or trailer is None:
+        return None
+    front = verified_front(data, trailer, lambda text: parse_header(text, first_line=2), digest)
+    if front is None:
+        return None
+    limit, sha, header, header_text, rest = front
+    turns = header["turns"]
     first = _HEADING.search(b"\n" + data[rest : rest + 4096])
     cut = _cut(data, rest + first.start(), limit) if first is not None else None
     if first is None or cut is None:

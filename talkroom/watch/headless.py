@@ -26,15 +26,8 @@ def run(root: Root, host: str, config: Config, *, poll: bool, as_json: bool) -> 
         with out_lock:
             print(line, flush=True)
 
-    watcher = Watcher(
-        root,
-        host,
-        poll=True if poll else None,
-        interval=config.settings.poll_interval,
-        rescan=config.settings.rescan_interval,
-        heartbeat=config.settings.heartbeat_interval,
-        profiles=config.settings.profiles,
-        on_event=show,
+    watcher = Watcher.configured(
+        root, host, config.settings, poll=True if poll else None, on_event=show
     )
     done = threading.Event()
 

@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 
 from talkroom import __version__
 from talkroom.core import clock, machine, stale
+from talkroom.core.config import Settings
 from talkroom.core.errors import BadInput, StoreError, TalkError, io_error
 from talkroom.core.files import Folder
 from talkroom.core.listing import parse_listing
@@ -54,6 +55,29 @@ class WatchEvent:
 
 class Watcher:
     """Watches one talk root for one host and types the wake-up line into local panes."""
+
+    @classmethod
+    def configured(
+        cls,
+        root: Root,
+        host: str,
+        settings: Settings,
+        *,
+        poll: bool | None,
+        on_event: Callable[[WatchEvent], None],
+    ) -> Watcher:
+        """A watcher with the config's intervals and profiles: the console's, `--watch-only`'s
+        and `serve`'s are the same watcher."""
+        return cls(
+            root,
+            host,
+            poll=poll,
+            interval=settings.poll_interval,
+            rescan=settings.rescan_interval,
+            heartbeat=settings.heartbeat_interval,
+            profiles=settings.profiles,
+            on_event=on_event,
+        )
 
     def __init__(
         self,
