@@ -248,6 +248,34 @@ async def write_to_screen(root_dir: str, writes: int) -> dict[str, float]:
     return {"writes": writes, **_percentiles(samples)}
 
 
+def child_env(tmp: str) -> dict[str, str]:
+    """The environment of a bench's child process: its own state, no config, host `bench`."""
+    return {
+        **os.environ,
+        "TALKROOM_STATE_DIR": f"{tmp}/state",
+        "TALKROOM_CONFIG": f"{tmp}/none.yaml",
+        "TALKROOM_HOST": "bench",
+    }
+
+
+def run_child(script: str, env: dict[str, str], *args: object) -> dict[str, Any]:
+    """Run `script --child ARGS` in a fresh process; its last line of output, as JSON."""
+    out = subprocess.run(
+        [sys.executable, script, "--child", *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
+    got: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    return got
+
+
+def median_of(runs: list[dict[str, float]]) -> dict[str, float]:
+    """Each figure's median over repeated runs."""
+    return {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+
+
 def child(args: list[str]) -> None:
     part, root_dir, *rest = args
     if part == "writer":
@@ -287,26 +315,10 @@ def main() -> None:
     parts = set(args.only.split(","))
     result: dict[str, object] = {}
     with tempfile.TemporaryDirectory(prefix="tr-bench-console-") as tmp:
-        env = {
-            **os.environ,
-            "TALKROOM_STATE_DIR": f"{tmp}/state",
-            "TALKROOM_CONFIG": f"{tmp}/none.yaml",
-            "TALKROOM_HOST": "bench",
-        }
+        env = child_env(tmp)
 
         def run(*child_args: object) -> dict[str, Any]:
-            out = subprocess.run(
-                [sys.executable, __file__, "--child", *map(str, child_args)],
-                capture_output=True,
-                text=True,
-                env=env,
-                check=True,
-            )
-            got: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
-            return got
-
-        def median_of(runs: list[dict[str, float]]) -> dict[str, float]:
-            return {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+            return run_child(__file__, env, *child_args)
 
         if parts & {"paint", "idle"}:
             many = make_root(Path(tmp) / "many", args.convs, args.turns)

@@ -23,7 +23,6 @@ import asyncio
 import json
 import os
 import resource
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -31,7 +30,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.bench_console import make_root, rss_mb
+from bench.bench_console import child_env, make_root, median_of, rss_mb, run_child
 from talkroom.core import clock, ops, store
 from talkroom.core.model import assignment_id
 from talkroom.core.paths import Root
@@ -204,26 +203,10 @@ def main() -> None:
         print(json.dumps(measured))
         return
     with tempfile.TemporaryDirectory(prefix="tr-bench-history-") as tmp:
-        env = {
-            **os.environ,
-            "TALKROOM_STATE_DIR": f"{tmp}/state",
-            "TALKROOM_CONFIG": f"{tmp}/none.yaml",
-            "TALKROOM_HOST": "bench",
-        }
+        env = child_env(tmp)
 
         def run(*child: object) -> dict[str, float]:
-            out = subprocess.run(
-                [sys.executable, __file__, "--child", *map(str, child)],
-                capture_output=True,
-                text=True,
-                env=env,
-                check=True,
-            )
-            got: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
-            return got
-
-        def median_of(runs: list[dict[str, float]]) -> dict[str, float]:
-            return {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+            return run_child(__file__, env, *child)
 
         result: dict[str, object] = {}
         figures: dict[str, dict[str, Any]] = {}
