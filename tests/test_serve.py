@@ -213,12 +213,12 @@ def test_a_bad_port_or_address_is_one_line(root: Root) -> None:
         assert result.returncode != 0 and err.count("\n") == 1 and words in err, (args, err)
 
 
-def test_loopback_and_the_session_command() -> None:
+def test_loopback_and_the_session_command(tmp_path: Path) -> None:
     assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
     assert is_loopback("127.3.4.5") and is_loopback("[::1]")
     assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.2")
     assert not is_loopback("example.org") and not is_loopback("::")
-    odd = Root(Path("/tmp/a b/it's $HOME `x`"), "test")
+    odd = Root(tmp_path / "a b" / "it's $HOME `x`", "test")
     command = console_command(odd, "h-1", watch=True, poll=True, interval=0.5)
     assert shlex.split(command) == [
         sys.executable,
