@@ -61,6 +61,16 @@ async def cli(root: Root, *args: str) -> subprocess.CompletedProcess[bytes]:
     return await anyio.to_thread.run_sync(lambda: run_talkroom("--root", str(root.path), *args))
 
 
+async def opened_for_gamma(root: Root) -> str:
+    """A conversation alpha opened with beta and gamma, gamma to speak: its id."""
+    opened = await cli(
+        root, "open", "--topic", "t", "--as", "alpha", "--with", "beta,gamma", "--next", "gamma",
+        "--body", "hi",
+    )  # fmt: skip
+    assert opened.returncode == 0, opened.stderr
+    return opened.stdout.decode().split()[0]
+
+
 def data(result: types.CallToolResult) -> dict[str, Any]:
     """A successful call's structured content, checked against its JSON text."""
     assert not result.is_error, result.content
@@ -171,21 +181,7 @@ async def test_every_tool_does_what_its_command_does(root: Root, tmp_path: Path)
 async def test_refusals_are_tool_errors_with_the_helpers_line(
     root: Root, tmp_path: Path, isolated: Path
 ) -> None:
-    opened = await cli(
-        root,
-        "open",
-        "--topic",
-        "t",
-        "--as",
-        "alpha",
-        "--with",
-        "beta,gamma",
-        "--next",
-        "gamma",
-        "--body",
-        "hi",
-    )  # gamma's turn, not beta's
-    conv_id = opened.stdout.decode().split()[0]
+    conv_id = await opened_for_gamma(root)  # gamma's turn, not beta's
     cases: list[tuple[str, dict[str, Any], list[str]]] = [
         (
             "reply",
@@ -253,21 +249,7 @@ async def test_refusals_are_tool_errors_with_the_helpers_line(
 async def test_wait_for_turn_wakes_when_another_process_names_it(
     root: Root, tmp_path: Path
 ) -> None:
-    opened = await cli(
-        root,
-        "open",
-        "--topic",
-        "t",
-        "--as",
-        "alpha",
-        "--with",
-        "beta,gamma",
-        "--next",
-        "gamma",
-        "--body",
-        "hi",
-    )
-    conv_id = opened.stdout.decode().split()[0]
+    conv_id = await opened_for_gamma(root)
     async with server(root.path, "beta", tmp_path / "server.log") as beta:
         waiting = asyncio.ensure_future(beta.call_tool("wait_for_turn", {"timeout": 120}))
         await asyncio.sleep(1.0)
